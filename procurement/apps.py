@@ -1,0 +1,8 @@
+"""Procurement: departments, vendors, purchase orders and their approval lifecycle (tenant schema)."""
+
+from django.apps import AppConfig
+
+
+class ProcurementConfig(AppConfig):
+    name = "procurement"
+    verbose_name = "Procurement"

@@ -1,0 +1,68 @@
+"""Business writes for tenants: creation (all or nothing), plan changes."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from tenancy.models import SLUG_PATTERN, Domain, Tenant, schema_name_for_slug
+from tenancy.plans import Plan
+
+HOST_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
+class TenantError(Exception):
+    """A tenant operation was refused; the message is fit to show a user."""
+
+
+def tenant_create(*, slug: str, name: str, domains: list[str], plan: str) -> Tenant:
+    """Create a tenant, its schema (fully migrated) and its domains, or nothing at all."""
+    slug = slug.strip()
+    if not re.match(SLUG_PATTERN, slug) or len(slug) > 48:
+        raise TenantError(
+            f"invalid slug {slug!r}: use lowercase letters, digits and single hyphens, "
+            "starting with a letter (at most 48 characters)"
+        )
+    if plan not in Plan.values:
+        raise TenantError(f"unknown plan {plan!r}: choose one of {', '.join(Plan.values)}")
+    if not name.strip():
+        raise TenantError("name must not be empty")
+    if not domains:
+        raise TenantError("at least one --domain is required")
+    hosts = [d.strip().lower() for d in domains]
+    for host in hosts:
+        if not HOST_PATTERN.match(host):
+            raise TenantError(f"invalid domain {host!r}: give a host name without scheme or port")
+    if len(set(hosts)) != len(hosts):
+        raise TenantError("the same domain was given twice")
+    if Tenant.objects.filter(slug=slug).exists():
+        raise TenantError(f"a tenant with slug {slug!r} already exists")
+    taken = list(Domain.objects.filter(domain__in=hosts).values_list("domain", flat=True))
+    if taken:
+        raise TenantError(f"domain {taken[0]!r} already belongs to a tenant")
+
+    tenant = Tenant(slug=slug, name=name.strip(), plan=plan, schema_name=schema_name_for_slug(slug))
+    try:
+        tenant.full_clean()
+    except ValidationError as exc:
+        raise TenantError("; ".join(exc.messages)) from exc
+    connection.set_schema_to_public()
+    # The schema is created and migrated by save(); if anything after it fails, the row and the
+    # schema are rolled back together (PostgreSQL DDL is transactional).
+    with transaction.atomic():
+        tenant.save(verbosity=0)
+        for index, host in enumerate(hosts):
+            Domain.objects.create(domain=host, tenant=tenant, is_primary=index == 0)
+    connection.set_schema_to_public()
+    return tenant
+
+
+def tenant_change_plan(*, tenant: Tenant, plan: str) -> Tenant:
+    """Move a tenant to another plan; applies from its next request."""
+    if plan not in Plan.values:
+        raise TenantError(f"unknown plan {plan!r}: choose one of {', '.join(Plan.values)}")
+    tenant.plan = plan
+    tenant.save(update_fields=["plan"])
+    return tenant

@@ -1,0 +1,77 @@
+"""DRF authentication for ``Authorization: Bearer {id}|{secret}`` with a per-IP failure guard."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from tokens import lookup
+from tokens.client_ip import client_ip
+from tokens.models import ApiToken
+from tokens.ratelimit import WindowUsage, count_request
+from tokens.secrets import MalformedToken, parse_bearer
+from tokens.services import token_touch
+from waqti.api.exceptions import RateLimited, Unauthenticated
+
+FAILURE_GROUP = "waqti.auth-failures"
+
+
+def _failure_window(request: Request, *, increment: bool) -> WindowUsage | None:
+    return count_request(
+        request._request,
+        group=FAILURE_GROUP,
+        key=client_ip(request._request),
+        limit=settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE,
+        period=60,
+        increment=increment,
+    )
+
+
+def _refuse(request: Request, usage: WindowUsage | None) -> None:
+    if usage is not None:
+        request._request.rate_limit_headers = usage.headers()
+        if usage.exceeded:
+            wait = usage.retry_after(timezone.now().timestamp())
+            raise RateLimited(
+                wait,
+                _("Too many requests with a missing or invalid token from this address "
+                  "(%(limit)s per minute). Retry in %(wait)s seconds.")
+                % {"limit": usage.limit, "wait": wait},
+            )
+    raise Unauthenticated()
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """Returns ``(token, token)`` for a usable token; raises the seed's 401 otherwise.
+
+    Requests with a missing or bad token count against the client IP's failure budget; once it
+    is spent they get 429 without the token being looked up in the database.
+    """
+
+    def authenticate(self, request: Request) -> tuple[ApiToken, ApiToken]:
+        request._request.claimed_token_id = None
+        try:
+            token_id, secret = parse_bearer(request.META.get("HTTP_AUTHORIZATION"))
+        except MalformedToken:
+            _refuse(request, _failure_window(request, increment=True))
+        request._request.claimed_token_id = token_id
+        if not lookup.is_cached(token_id):
+            usage = _failure_window(request, increment=False)
+            if usage is not None and usage.count >= usage.limit:
+                _refuse(request, _failure_window(request, increment=True))
+        now = timezone.now()
+        snapshot = lookup.find_token(token_id, secret, now)
+        if snapshot is None:
+            _refuse(request, _failure_window(request, increment=True))
+        token = snapshot.as_token()
+        if token_touch(token, now):
+            lookup.token_cache.note_used(snapshot, now)
+        request._request.api_token = token
+        return token, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Bearer"
+

@@ -1,0 +1,180 @@
+"""Finding the token behind a presented ``{id}|{secret}``, with a per-worker cache.
+
+The cache holds immutable snapshots of token rows. A snapshot is trusted only while the tenant's
+token version in the shared cache (Redis) is unchanged: revoke and regenerate bump that version,
+so every process sees the change on its very next request. When the shared cache cannot be read,
+or is process-local (no REDIS_URL), every lookup goes to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+from tokens import secrets
+from tokens.models import ApiToken
+
+logger = logging.getLogger("waqti.tokens")
+
+VERSION_KEY = "tokens:version"
+# Even with an unchanged version, re-read a row after this long (bounds the damage of a revoke
+# made while Redis was unreachable).
+MAX_SNAPSHOT_AGE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class TokenSnapshot:
+    id: int
+    name: str
+    abilities: tuple[str, ...]
+    secret_hash: str
+    previous_secret_hash: str
+    previous_secret_valid_until: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    created_at: datetime
+    version: str
+    loaded_at: float
+
+    @classmethod
+    def from_row(cls, row: ApiToken, version: str, loaded_at: float) -> TokenSnapshot:
+        return cls(
+            id=row.pk,
+            name=row.name,
+            abilities=tuple(row.abilities),
+            secret_hash=row.secret_hash,
+            previous_secret_hash=row.previous_secret_hash,
+            previous_secret_valid_until=row.previous_secret_valid_until,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+            last_used_at=row.last_used_at,
+            created_at=row.created_at,
+            version=version,
+            loaded_at=loaded_at,
+        )
+
+    def accepts(self, secret: str, now: datetime) -> bool:
+        """Usable now and ``secret`` is its current (or still-in-grace previous) secret."""
+        if self.revoked_at is not None:
+            return False
+        if self.expires_at is not None and self.expires_at <= now:
+            return False
+        if secrets.secret_matches(secret, self.secret_hash):
+            return True
+        return (
+            self.previous_secret_valid_until is not None
+            and now < self.previous_secret_valid_until
+            and secrets.secret_matches(secret, self.previous_secret_hash)
+        )
+
+    def as_token(self) -> ApiToken:
+        """An unsaved-looking ApiToken carrying the snapshot's fields (for views and services)."""
+        token = ApiToken(
+            id=self.id,
+            name=self.name,
+            abilities=list(self.abilities),
+            expires_at=self.expires_at,
+            last_used_at=self.last_used_at,
+            created_at=self.created_at,
+        )
+        token._state.adding = False
+        return token
+
+
+class TokenCache:
+    """Per-process snapshots keyed by (schema, token id), validated against a shared version."""
+
+    clock = staticmethod(time.monotonic)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snapshots: dict[tuple[str, int], TokenSnapshot] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return settings.WAQTI_TOKEN_CACHE
+
+    def clear(self) -> None:
+        with self._lock:
+            self._snapshots.clear()
+
+    def current_version(self) -> str | None:
+        """The tenant's token version from the shared cache; None when it cannot be read."""
+        try:
+            version = cache.get(VERSION_KEY)
+            if version is None:
+                cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+                version = cache.get(VERSION_KEY)
+        except Exception:  # noqa: BLE001 - Redis down: fall back to PostgreSQL
+            self.clear()
+            return None
+        return version
+
+    def invalidate_tenant(self) -> None:
+        """Bump the current tenant's version so every process drops its snapshots."""
+        schema = connection.schema_name
+        with self._lock:
+            for key in [k for k in self._snapshots if k[0] == schema]:
+                del self._snapshots[key]
+        if not self.enabled:
+            return
+        try:
+            cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        except Exception:
+            logger.exception("could not bump the token version; other workers notice within %ss",
+                             MAX_SNAPSHOT_AGE_SECONDS)
+
+    def get(self, token_id: int, version: str) -> TokenSnapshot | None:
+        snapshot = self._snapshots.get((connection.schema_name, token_id))
+        if snapshot is None or snapshot.version != version:
+            return None
+        if self.clock() - snapshot.loaded_at > MAX_SNAPSHOT_AGE_SECONDS:
+            return None
+        return snapshot
+
+    def put(self, snapshot: TokenSnapshot) -> None:
+        with self._lock:
+            self._snapshots[(connection.schema_name, snapshot.id)] = snapshot
+
+    def note_used(self, snapshot: TokenSnapshot, when: datetime) -> None:
+        with self._lock:
+            key = (connection.schema_name, snapshot.id)
+            if key in self._snapshots:
+                self._snapshots[key] = replace(self._snapshots[key], last_used_at=when)
+
+
+token_cache = TokenCache()
+
+
+def find_token(token_id: int, secret: str, now: datetime) -> TokenSnapshot | None:
+    """The usable token with this id and secret in the current schema, or None.
+
+    Steady state with Redis: zero PostgreSQL queries (snapshot validated by version).
+    Otherwise: one query by primary key.
+    """
+    version = token_cache.current_version() if token_cache.enabled else None
+    if version is not None:
+        snapshot = token_cache.get(token_id, version)
+        if snapshot is not None:
+            return snapshot if snapshot.accepts(secret, now) else None
+    row = ApiToken.objects.filter(pk=token_id).first()
+    if row is None:
+        return None
+    snapshot = TokenSnapshot.from_row(row, version or "", token_cache.clock())
+    if version is not None:
+        token_cache.put(snapshot)
+    return snapshot if snapshot.accepts(secret, now) else None
+
+
+def is_cached(token_id: int) -> bool:
+    """Whether this worker already knows the token (used to skip the per-IP guard)."""
+    return (connection.schema_name, token_id) in token_cache._snapshots

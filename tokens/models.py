@@ -1,0 +1,86 @@
+"""API tokens and their lifecycle events, stored in each tenant's schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+
+from tokens.abilities import Ability
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def live(self) -> ApiTokenQuerySet:
+        """Tokens not revoked (expired ones are still listed, with their expiry)."""
+        return self.filter(revoked_at__isnull=True)
+
+    def usable(self, now: datetime) -> ApiTokenQuerySet:
+        return self.live().filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class ApiToken(models.Model):
+    """A Bearer token ``{id}|{secret}``; only an HMAC of the secret is stored."""
+
+    name = models.CharField(max_length=255)
+    abilities = ArrayField(models.CharField(max_length=16, choices=Ability.choices))
+    secret_hash = models.CharField(max_length=64)
+    # After a regeneration with a grace period, the old secret keeps working until this moment.
+    previous_secret_hash = models.CharField(max_length=64, blank=True, default="")
+    previous_secret_valid_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    regenerated_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_token = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} (#{self.pk})"
+
+    # DRF treats whatever authenticate() returns as request.user; a token is an authenticated actor.
+    is_authenticated = True
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
+class TokenEvent(models.Model):
+    """Audit trail of token lifecycle actions: who did what, from where."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        REGENERATED = "regenerated", "Regenerated"
+        REVOKED = "revoked", "Revoked"
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=255, blank=True, default="")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    occurred_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]

@@ -1,0 +1,154 @@
+"""Token business actions; each writes its own audit event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tokens import secrets
+from tokens.abilities import grants_all, normalize_abilities
+from tokens.lookup import token_cache
+from tokens.models import ApiToken, TokenEvent
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+MAX_GRACE_MINUTES = 1440
+
+
+class TokenPermissionError(Exception):
+    """The acting token tried to grant abilities it does not hold."""
+
+    def __init__(self, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(f"cannot grant abilities the acting token lacks: {', '.join(missing)}")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs a token action: a Settings user, another token, or the CLI."""
+
+    user: AbstractBaseUser | None = None
+    token: ApiToken | None = None
+    ip_address: str | None = None
+    label: str = ""
+
+    def describe(self) -> str:
+        if self.user is not None:
+            return f"user:{self.user.get_username()}"
+        if self.token is not None:
+            return f"token:{self.token.pk}"
+        return self.label or "system"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token together with its plaintext, which exists only in this object."""
+
+    token: ApiToken
+    plaintext: str
+
+
+def _record(token: ApiToken, kind: str, actor: Actor) -> None:
+    TokenEvent.objects.create(
+        token=token,
+        kind=kind,
+        actor_user=actor.user,
+        actor_token=actor.token,
+        actor_label=actor.describe(),
+        ip_address=actor.ip_address,
+    )
+
+
+def _check_escalation(actor: Actor, abilities: list[str]) -> None:
+    if actor.token is not None and not grants_all(actor.token.abilities, abilities):
+        missing = [a for a in abilities if not grants_all(actor.token.abilities, [a])]
+        raise TokenPermissionError(missing)
+
+
+def token_create(
+    *, name: str, abilities: list[str], expires_at: datetime | None = None, actor: Actor
+) -> IssuedToken:
+    """Create a token and return it with its plaintext (shown once, never stored)."""
+    abilities = normalize_abilities(abilities)
+    _check_escalation(actor, abilities)
+    secret = secrets.generate_secret()
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            name=name,
+            abilities=abilities,
+            secret_hash=secrets.hash_secret(secret),
+            expires_at=expires_at,
+            created_by_user=actor.user,
+            created_by_token=actor.token,
+        )
+        _record(token, TokenEvent.Kind.CREATED, actor)
+    return IssuedToken(token=token, plaintext=secrets.format_token(token.pk, secret))
+
+
+def token_regenerate(*, token: ApiToken, grace_period_minutes: int = 0, actor: Actor) -> IssuedToken:
+    """Give the token a new secret; the old one works ``grace_period_minutes`` longer."""
+    _check_escalation(actor, token.abilities)
+    now = timezone.now()
+    secret = secrets.generate_secret()
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if grace_period_minutes > 0:
+            token.previous_secret_hash = token.secret_hash
+            token.previous_secret_valid_until = now + timedelta(minutes=grace_period_minutes)
+        else:
+            token.previous_secret_hash = ""
+            token.previous_secret_valid_until = None
+        token.secret_hash = secrets.hash_secret(secret)
+        token.regenerated_at = now
+        token.save(
+            update_fields=[
+                "secret_hash",
+                "previous_secret_hash",
+                "previous_secret_valid_until",
+                "regenerated_at",
+            ]
+        )
+        _record(token, TokenEvent.Kind.REGENERATED, actor)
+        transaction.on_commit(token_cache.invalidate_tenant)
+    token_cache.invalidate_tenant()
+    return IssuedToken(token=token, plaintext=secrets.format_token(token.pk, secret))
+
+
+def token_revoke(*, token: ApiToken, actor: Actor) -> ApiToken:
+    """Revoke a token; it fails with 401 on its very next use, in every server process."""
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            _record(token, TokenEvent.Kind.REVOKED, actor)
+        transaction.on_commit(token_cache.invalidate_tenant)
+    token_cache.invalidate_tenant()
+    return token
+
+
+def token_touch(token: ApiToken, now: datetime) -> bool:
+    """Keep ``last_used_at`` current to a minute with at most one conditional UPDATE a minute.
+
+    Returns True when an UPDATE was sent.
+    """
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
+        return False
+    ApiToken.objects.filter(pk=token.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+    ).update(last_used_at=now)
+    token.last_used_at = now
+    return True
+
+
+def tokens_prune(*, older_than_days: int, now: datetime | None = None) -> int:
+    """Delete tokens revoked or expired more than ``older_than_days`` ago; returns the count."""
+    cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
+    stale = ApiToken.objects.filter(Q(revoked_at__lt=cutoff) | Q(expires_at__lt=cutoff))
+    count = stale.count()
+    stale.delete()
+    return count

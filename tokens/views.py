@@ -1,0 +1,103 @@
+"""Token management endpoints and ``/me``: validate, call one service, serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tokens import services
+from tokens.abilities import Ability
+from tokens.client_ip import client_ip
+from tokens.models import ApiToken
+from tokens.serializers import (
+    IssuedTokenSerializer,
+    MeSerializer,
+    TokenCreateSerializer,
+    TokenRegenerateSerializer,
+    TokenSerializer,
+)
+from waqti.api.exceptions import MissingAbility
+from waqti.api.views import ApiView, ApiViewSet
+
+
+def _actor(request: Request) -> services.Actor:
+    return services.Actor(token=request.auth, ip_address=client_ip(request._request))
+
+
+def _issued(issued: services.IssuedToken) -> dict[str, Any]:
+    issued.token.token = issued.plaintext  # type: ignore[attr-defined]
+    return IssuedTokenSerializer(issued.token).data
+
+
+class MeView(ApiView):
+    """``GET /api/v1/me``: which tenant and token this is (any valid token)."""
+
+    any_token = True
+
+    @extend_schema(responses={200: MeSerializer}, summary="Check the calling token")
+    def get(self, request: Request) -> Response:
+        token = request.auth
+        tenant = request._request.tenant
+        data = {
+            "tenant_id": tenant.slug,
+            "tenant_name": tenant.name,
+            "token_name": token.name,
+            "abilities": list(token.abilities),
+            "last_used_at": token.last_used_at,
+        }
+        return Response({"data": MeSerializer(data).data})
+
+
+class TokenViewSet(ApiViewSet):
+    """``/api/v1/tokens``: every action needs the ``admin`` ability."""
+
+    required_ability = Ability.ADMIN
+    serializer_class = TokenSerializer
+    lookup_value_regex = "[0-9]{1,18}"
+
+    def get_queryset(self) -> QuerySet[ApiToken]:
+        return ApiToken.objects.live()
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(TokenSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response({"data": TokenSerializer(self.get_object()).data})
+
+    @extend_schema(request=TokenCreateSerializer, responses={201: IssuedTokenSerializer})
+    def create(self, request: Request) -> Response:
+        form = TokenCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            issued = services.token_create(**form.validated_data, actor=_actor(request))
+        except services.TokenPermissionError as exc:
+            raise MissingAbility(exc.missing[0]) from exc
+        return Response({"data": _issued(issued)}, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.token_revoke(token=self.get_object(), actor=_actor(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=TokenRegenerateSerializer, responses={200: IssuedTokenSerializer})
+    @action(detail=True, methods=["post"])
+    def regenerate(self, request: Request, pk: str) -> Response:
+        form = TokenRegenerateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            issued = services.token_regenerate(
+                token=self.get_object(),
+                grace_period_minutes=form.validated_data.get("grace_period_minutes", 0),
+                actor=_actor(request),
+            )
+        except services.TokenPermissionError as exc:
+            raise MissingAbility(exc.missing[0]) from exc
+        return Response({"data": _issued(issued)})
+
+

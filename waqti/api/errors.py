@@ -1,0 +1,114 @@
+"""One exception handler: every API error becomes ``{"message": ..., "errors": {...}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler, set_rollback
+
+from waqti.api.exceptions import Conflict, MissingAbility, RateLimited
+
+logger = logging.getLogger("waqti.api")
+
+
+def error_body(message: str, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    return {"message": message, "errors": errors or {}}
+
+
+def unauthenticated_body() -> dict[str, Any]:
+    return error_body(_("Unauthenticated."), {"token": [_("Invalid or expired token")]})
+
+
+def _flatten(detail: Any) -> list[str]:
+    if isinstance(detail, dict):
+        return [f"{key}: {msg}" if key != "non_field_errors" else msg
+                for key, value in detail.items() for msg in _flatten(value)]
+    if isinstance(detail, list):
+        return [msg for item in detail for msg in _flatten(item)]
+    return [str(detail)]
+
+
+def validation_errors(detail: Any) -> dict[str, list[str]]:
+    """Turn DRF's nested error detail into ``{"field": [...], "items.0.quantity": [...]}``."""
+    errors: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                name = "non_field_errors" if key == "non_field_errors" else str(key)
+                walk(f"{prefix}.{name}" if prefix else name, inner)
+        elif isinstance(value, list) and value and all(isinstance(v, (dict, list)) for v in value):
+            for index, inner in enumerate(value):
+                if inner:
+                    walk(f"{prefix}.{index}" if prefix else str(index), inner)
+        else:
+            key = prefix or "non_field_errors"
+            errors.setdefault(key, []).extend(_flatten(value))
+
+    walk("", detail)
+    return errors
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Call DRF's handler first (keeps Retry-After, WWW-Authenticate, rollback), then reshape."""
+    response = exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled error in %s", context.get("view"), exc_info=exc)
+        set_rollback()
+        return Response(
+            error_body(_("Server error."), {}), status=status.HTTP_500_INTERNAL_SERVER_ERROR
+        )
+
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        response.status_code = status.HTTP_401_UNAUTHORIZED
+        response["WWW-Authenticate"] = "Bearer"
+        response.data = unauthenticated_body()
+    elif isinstance(exc, MissingAbility):
+        response.data = error_body(_("This action is unauthorized."), {"ability": [str(exc.detail)]})
+    elif isinstance(exc, exceptions.PermissionDenied | DjangoPermissionDenied):
+        response.data = error_body(_("This action is unauthorized."), {})
+    elif isinstance(exc, RateLimited):
+        response.data = error_body(_("Too Many Requests."), {"rate_limit": [exc.explanation]})
+    elif isinstance(exc, exceptions.Throttled):
+        response.data = error_body(_("Too Many Requests."), {"rate_limit": [str(exc.detail)]})
+    elif isinstance(exc, Conflict):
+        response.data = error_body(exc.message, exc.errors)
+    elif isinstance(exc, exceptions.ValidationError):
+        response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+        response.data = error_body(_("The given data was invalid."), validation_errors(exc.detail))
+    elif isinstance(exc, exceptions.ParseError):
+        response.data = error_body(_("Malformed request body."), {"body": [str(exc.detail)]})
+    elif isinstance(exc, exceptions.NotFound | Http404):
+        response.data = error_body(_("Not found."), {})
+    elif isinstance(exc, exceptions.MethodNotAllowed):
+        method = context["request"].method if context.get("request") else ""
+        response.data = error_body(
+            _("Method not allowed."),
+            {"method": [_("%(method)s is not allowed on this resource.") % {"method": method}]},
+        )
+    else:
+        detail = getattr(exc, "detail", "")
+        response.data = error_body(str(detail) if detail else _("Request failed."), {})
+    return response
+
+
+def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body(_("Not found."), {}), status=404)
+
+
+def json_server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body(_("Server error."), {}), status=500)
+
+
+def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body(_("Bad request."), {}), status=400)
+
+
+def json_permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body(_("This action is unauthorized."), {}), status=403)

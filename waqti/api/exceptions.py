@@ -1,0 +1,45 @@
+"""The API's own exception types; the handler in ``errors`` turns them into contract bodies."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+
+
+class Unauthenticated(exceptions.AuthenticationFailed):
+    """Missing, malformed, unknown, revoked or expired token: always the same 401 body."""
+
+    default_detail = _("Invalid or expired token")
+    default_code = "unauthenticated"
+
+
+class MissingAbility(exceptions.PermissionDenied):
+    """The token lacks the ability the request needs."""
+
+    def __init__(self, ability: str) -> None:
+        self.ability = ability
+        super().__init__(detail=_("Token does not have '%(ability)s' ability") % {"ability": ability})
+
+
+class Conflict(exceptions.APIException):
+    """The resource's current state forbids the action (e.g. editing an approved PO)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
+        self.message = message
+        self.errors = errors or {}
+        super().__init__(detail=message)
+
+
+class RateLimited(exceptions.Throttled):
+    """Over a rate limit; carries the explanation shown in ``errors.rate_limit``."""
+
+    def __init__(self, wait: float, explanation: str) -> None:
+        self.explanation = explanation
+        super().__init__(wait=wait)
+
+
+class InvalidData(exceptions.ValidationError):
+    """A 422 raised from services with field errors, e.g. a vendor that is not active."""

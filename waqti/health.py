@@ -1,0 +1,47 @@
+"""``GET /health`` on any host: checks the database and the cache for real."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger("waqti.health")
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        logger.exception("health: database check failed")
+        return False
+
+
+def _cache_ok() -> bool:
+    key = f"health:{uuid.uuid4().hex}"
+    try:
+        cache.set(key, "ok", timeout=5)
+        ok = cache.get(key) == "ok"
+        cache.delete(key)
+        return ok
+    except Exception:
+        logger.exception("health: cache check failed")
+        return False
+
+
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    database = _database_ok()
+    cache_ok = _cache_ok()
+    body = {
+        "status": "ok" if database and cache_ok else "error",
+        "database": "ok" if database else "error",
+        "cache": "ok" if cache_ok else "error",
+    }
+    return JsonResponse(body, status=200 if database and cache_ok else 503)

@@ -1,0 +1,261 @@
+"""The one settings module: every environment difference is an environment variable."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from waqti.embedded_db import database_settings_from_url, ensure_embedded_database
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RUNTIME_DIR = BASE_DIR / ".var"
+
+
+def env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_flag("DJANGO_DEBUG", True)
+
+_DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0.")
+    SECRET_KEY = _DEV_SECRET_KEY
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ".localhost,localhost,127.0.0.1")
+
+# --- Applications --------------------------------------------------------------------------------
+# Public schema: the tenant registry and the platform operators' admin.
+# Tenant schemas: everything a tenant owns, including its own users (who log into Settings),
+# their sessions, its API tokens and its procurement data. auth/sessions/admin are in both lists
+# so the public host has its own operators and a session cookie never crosses schemas.
+SHARED_APPS = [
+    "django_tenants",
+    "tenancy",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "tokens",
+    "procurement",
+]
+INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenancy.Tenant"
+TENANT_DOMAIN_MODEL = "tenancy.Domain"
+PUBLIC_SCHEMA_URLCONF = "waqti.urls_public"
+ROOT_URLCONF = "waqti.urls"
+# Only send SET search_path when the schema changed (safe on django-tenants >= 4.0.1).
+TENANT_LIMIT_SET_CALLS = True
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+MIDDLEWARE = [
+    "waqti.api.request_id.RequestIdMiddleware",
+    "tenancy.middleware.TenantHostMiddleware",
+    "tokens.middleware.RateLimitHeadersMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "waqti" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "waqti.wsgi.application"
+
+# --- Database ------------------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+EMBEDDED_DATABASE = not DATABASE_URL
+if EMBEDDED_DATABASE:
+    DATABASE_URL = ensure_embedded_database(RUNTIME_DIR / "postgres")
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django_tenants.postgresql_backend",
+        **database_settings_from_url(DATABASE_URL),
+        "CONN_MAX_AGE": 0 if DEBUG else 600,
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"NAME": os.environ.get("WAQTI_TEST_DATABASE", None)},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (and rate-limit counters) -------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_FUNCTION": "django_tenants.cache.make_key",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "waqti",
+            "KEY_FUNCTION": "django_tenants.cache.make_key",
+        }
+    }
+    if "pytest" not in sys.modules:
+        print(
+            "waqti: REDIS_URL is unset; using a process-local cache "
+            "(rate limits are exact within one process only).",
+            file=sys.stderr,
+        )
+
+# --- Rate limits ---------------------------------------------------------------------------------
+# Requests per minute and per day for each plan; None means unlimited.
+DEFAULT_RATE_LIMITS: dict[str, tuple[int | None, int | None]] = {
+    "professional": (60, 10_000),
+    "enterprise": (120, 50_000),
+    "ultimate": (300, None),
+}
+
+
+def _rate_limits_from_env(raw: str) -> dict[str, tuple[int | None, int | None]]:
+    limits = dict(DEFAULT_RATE_LIMITS)
+    if not raw:
+        return limits
+    try:
+        overrides = json.loads(raw)
+        for plan, (per_minute, per_day) in overrides.items():
+            if plan not in limits:
+                raise ValueError(f"unknown plan {plan!r}")
+            for value in (per_minute, per_day):
+                if value is not None and (not isinstance(value, int) or value < 1):
+                    raise ValueError(f"limits must be positive integers or null, got {value!r}")
+            limits[plan] = (per_minute, per_day)
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(
+            f'WAQTI_RATE_LIMITS must be JSON like {{"ultimate": [100000, null]}}: {exc}'
+        ) from exc
+    return limits
+
+
+WAQTI_RATE_LIMITS = _rate_limits_from_env(os.environ.get("WAQTI_RATE_LIMITS", ""))
+# Requests with a missing or invalid token, per client IP and minute.
+WAQTI_ANONYMOUS_RATE_PER_MINUTE = 100
+RATELIMIT_USE_CACHE = "default"
+# Read-or-count failures of the counter cache let requests through (the API keeps serving).
+RATELIMIT_FAIL_OPEN = True
+# request.META key of a trusted proxy's client-IP header, e.g. "HTTP_X_FORWARDED_FOR".
+WAQTI_CLIENT_IP_HEADER: str | None = None
+
+# --- Security ------------------------------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_flag("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = 0 if DEBUG else 31_536_000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# Pepper mixed into token hashes: a leaked database alone cannot be used to verify guesses.
+WAQTI_TOKEN_PEPPER = SECRET_KEY
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "settings-login"
+
+# --- I18n ----------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ar", "العربية")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Riyadh"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+PORT = int(os.environ.get("PORT", "8000"))
+
+# --- REST framework ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tokens.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tokens.permissions.HasRequiredAbility"],
+    "DEFAULT_THROTTLE_CLASSES": ["tokens.throttling.PlanRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "waqti.api.pagination.PageNumberEnvelopePagination",
+    "EXCEPTION_HANDLER": "waqti.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Waqti API",
+    "DESCRIPTION": "Multi-tenant procurement API: purchase orders, vendors, approvals.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {"waqti": {"level": "INFO"}, "django.request": {"level": "ERROR"}},
+}
+
+# Per-worker token snapshots validated against a version in Redis; only safe with a shared cache.
+WAQTI_TOKEN_CACHE = bool(REDIS_URL)

@@ -1,0 +1,17 @@
+"""URLs of a tenant's host: the API under /api/v1/, Settings pages, the tenant admin, health."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from waqti.health import health
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("api/v1/", include("waqti.api.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "waqti.api.errors.json_bad_request"
+handler403 = "waqti.api.errors.json_permission_denied"
+handler404 = "waqti.api.errors.json_not_found"
+handler500 = "waqti.api.errors.json_server_error"
