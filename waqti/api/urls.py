@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("tokens.urls")),
+    path("", include("procurement.urls")),
 ]

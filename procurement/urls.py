@@ -1,0 +1,3 @@
+"""Routes for departments, vendors and purchase orders."""
+
+urlpatterns: list = []

@@ -1,0 +1,140 @@
+"""Session-wide tenants (schemas are built once), per-test rollback, and an API client factory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from tenancy.models import Tenant
+from tenancy.resolver import resolver
+from tenancy.services import tenant_create
+from tokens.lookup import token_cache
+from tokens.services import Actor, token_create
+
+TEST_TENANTS = [
+    # slug, name, host, plan
+    ("acme-corp", "ACME Corporation", "acme.localhost", "professional"),
+    ("globex", "Globex Trading", "globex.localhost", "enterprise"),
+    ("initech", "Initech Saudi", "initech.localhost", "ultimate"),
+]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """After pytest-django builds the test database, create each test tenant once."""
+    with django_db_blocker.unblock():
+        for slug, name, host, plan in TEST_TENANTS:
+            if not Tenant.objects.filter(slug=slug).exists():
+                tenant_create(slug=slug, name=name, domains=[host], plan=plan)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts on the public schema with empty caches (counters, hosts, tokens)."""
+    if "db" in request.fixturenames or "transactional_db" in request.fixturenames:
+        connection.set_schema_to_public()
+    cache.clear()
+    token_cache.clear()
+    resolver._tenants.clear()
+    resolver._checked_at = float("-inf")
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def acme(db: None) -> Tenant:
+    return Tenant.objects.get(slug="acme-corp")
+
+
+@pytest.fixture
+def globex(db: None) -> Tenant:
+    return Tenant.objects.get(slug="globex")
+
+
+@pytest.fixture
+def initech(db: None) -> Tenant:
+    return Tenant.objects.get(slug="initech")
+
+
+def issue_token(tenant: Tenant, abilities: list[str], name: str = "Test token", **extra: Any) -> str:
+    """Create a token through the real service; returns the plaintext ``{id}|{secret}``."""
+    with tenant_context(tenant):
+        issued = token_create(name=name, abilities=abilities, actor=Actor(label="tests"), **extra)
+    connection.set_schema_to_public()
+    return issued.plaintext
+
+
+@dataclass
+class ApiClient:
+    """A Django test client bound to a tenant's host and (optionally) a Bearer token."""
+
+    host: str
+    token: str | None = None
+    extra_headers: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        self.client = Client(raise_request_exception=False)
+
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        if self.token is not None:
+            merged["Authorization"] = f"Bearer {self.token}"
+        merged.update(self.extra_headers or {})
+        merged.update(headers or {})
+        return merged
+
+    def request(self, method: str, path: str, data: Any = None, *, raw: str | bytes | None = None,
+                headers: dict[str, str] | None = None, **query: Any) -> Any:
+        body = raw if raw is not None else (json.dumps(data) if data is not None else "")
+        fn = getattr(self.client, method.lower())
+        kwargs: dict[str, Any] = {"HTTP_HOST": self.host, "headers": self._headers(headers)}
+        if method.upper() in {"GET", "HEAD"}:
+            response = fn(path, data=query or None, **kwargs)
+        else:
+            response = fn(path, data=body, content_type="application/json", **kwargs)
+        connection.set_schema_to_public()
+        return response
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, data: Any = None, **kw: Any) -> Any:
+        return self.request("POST", path, data, **kw)
+
+    def put(self, path: str, data: Any = None, **kw: Any) -> Any:
+        return self.request("PUT", path, data, **kw)
+
+    def patch(self, path: str, data: Any = None, **kw: Any) -> Any:
+        return self.request("PATCH", path, data, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def api() -> Any:
+    """``api(tenant_or_host, token=None)`` -> ApiClient."""
+
+    def make(target: Tenant | str, token: str | None = None, **headers: str) -> ApiClient:
+        host = target if isinstance(target, str) else target.get_primary_domain().domain
+        return ApiClient(host=host, token=token, extra_headers=headers or None)
+
+    return make
+
+
+UNAUTHENTICATED = {"message": "Unauthenticated.", "errors": {"token": ["Invalid or expired token"]}}
+
+
+def forbidden(ability: str) -> dict[str, Any]:
+    return {
+        "message": "This action is unauthorized.",
+        "errors": {"ability": [f"Token does not have '{ability}' ability"]},
+    }
