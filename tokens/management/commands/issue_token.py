@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -42,7 +43,7 @@ class Command(BaseCommand):
             if expires_at is None:
                 raise CommandError(f"--expires-at {options['expires_at']!r} is not ISO 8601")
             if timezone.is_naive(expires_at):
-                expires_at = timezone.make_aware(expires_at, timezone.utc)
+                expires_at = timezone.make_aware(expires_at, UTC)
             if expires_at <= timezone.now():
                 raise CommandError("--expires-at must be in the future")
         with tenant_context(tenant):
