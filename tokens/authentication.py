@@ -34,7 +34,7 @@ def _refuse(request: Request, usage: WindowUsage | None) -> None:
     if usage is not None:
         request._request.rate_limit_headers = usage.headers()
         if usage.exceeded:
-            wait = usage.retry_after(timezone.now().timestamp())
+            wait = usage.retry_after
             raise RateLimited(
                 wait,
                 _("Too many requests with a missing or invalid token from this address "

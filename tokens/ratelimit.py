@@ -24,6 +24,7 @@ class WindowUsage:
     limit: int
     count: int
     reset_at: int  # Unix seconds when the window's counter starts from zero again
+    counted_at: int  # Unix seconds when this request was counted
 
     @property
     def exceeded(self) -> bool:
@@ -33,9 +34,10 @@ class WindowUsage:
     def remaining(self) -> int:
         return max(0, self.limit - self.count)
 
-    def retry_after(self, now: float) -> int:
-        """Whole seconds until the window resets; at least 1."""
-        return max(1, int(self.reset_at - int(now)))
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds from the counting moment until the window resets; at least 1."""
+        return max(1, self.reset_at - self.counted_at)
 
     def headers(self) -> dict[str, str]:
         return {
@@ -86,5 +88,6 @@ def count_request(
     outage.recovered()
     # django-ratelimit's window stays the same through its last second (time_left == 0), so
     # the counter is fresh one second after that.
-    reset_at = int(time.time()) + max(0, usage["time_left"]) + 1
-    return WindowUsage(limit=limit, count=usage["count"], reset_at=reset_at)
+    now = int(time.time())
+    reset_at = now + max(0, usage["time_left"]) + 1
+    return WindowUsage(limit=limit, count=usage["count"], reset_at=reset_at, counted_at=now)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -23,8 +22,6 @@ class PlanRateThrottle(BaseThrottle):
     The minute window is counted first; a request it refuses never touches the daily quota.
     The ``X-RateLimit-*`` headers describe the window closest to exhaustion.
     """
-
-    clock = staticmethod(time.time)
 
     def allow_request(self, request: Request, view: Any) -> bool:
         self.refusal: RateLimited | None = None
@@ -52,7 +49,7 @@ class PlanRateThrottle(BaseThrottle):
         return True
 
     def _refusal(self, label: str, usage: WindowUsage, plan: str) -> RateLimited:
-        wait = usage.retry_after(self.clock())
+        wait = usage.retry_after
         if label == "minute":
             text = _("Rate limit of %(limit)s requests per minute for the %(plan)s plan exceeded. "
                      "Retry in %(wait)s seconds.")

@@ -1,0 +1,216 @@
+"""Plan rate limits through HTTP: headers, 429s, windows, isolation — the clock is moved, never slept."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tenancy.services import tenant_change_plan
+from tests.helpers import UNAUTHENTICATED, forbidden, issue_token
+
+RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+class FakeClock:
+    """Replaces time.time for django-ratelimit's windows and our Reset/Retry-After arithmetic."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    # Start 10 s into a fresh minute window of the plan counters, so tests know where they are.
+    fake = FakeClock(1_900_000_000.0)
+    monkeypatch.setattr(time, "time", fake)
+    return fake
+
+
+@pytest.fixture
+def limits(settings):
+    def set_limits(**plans):
+        settings.WAQTI_RATE_LIMITS = {**settings.WAQTI_RATE_LIMITS, **plans}
+
+    return set_limits
+
+
+def headers_of(response):
+    return {name: response[name] for name in RATE_HEADERS if response.has_header(name)}
+
+
+def test_every_authenticated_response_carries_the_minute_window(db, api, acme, clock):
+    client = api(acme, issue_token(acme, ["read"]))
+    first, second = client.get("/api/v1/me"), client.get("/api/v1/me")
+    assert first["X-RateLimit-Limit"] == "60"
+    assert (first["X-RateLimit-Remaining"], second["X-RateLimit-Remaining"]) == ("59", "58")
+    reset = int(first["X-RateLimit-Reset"])
+    assert clock.now < reset <= clock.now + 61
+    assert second["X-RateLimit-Reset"] == str(reset)
+
+
+def test_professional_tenant_gets_the_seeds_429_after_60_requests(db, api, acme, clock):
+    client = api(acme, issue_token(acme, ["read"]))
+    remaining = [int(client.get("/api/v1/me")["X-RateLimit-Remaining"]) for _ in range(60)]
+    assert remaining == list(range(59, -1, -1))
+    refused = client.get("/api/v1/me")
+    assert refused.status_code == 429
+    reset = int(refused["X-RateLimit-Reset"])
+    retry_after = int(refused["Retry-After"])
+    assert 1 <= retry_after == reset - int(clock.now)
+    assert headers_of(refused) == {
+        "X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset),
+    }
+    body = refused.json()
+    assert body["message"] == "Too Many Requests."
+    assert body["errors"]["rate_limit"] == [
+        f"Rate limit of 60 requests per minute for the professional plan exceeded. "
+        f"Retry in {retry_after} seconds."
+    ]
+
+
+def test_waiting_retry_after_seconds_is_enough_and_one_less_is_not(db, api, acme, clock, limits):
+    limits(professional=(2, None))
+    client = api(acme, issue_token(acme, ["read"]))
+    client.get("/api/v1/me"), client.get("/api/v1/me")
+    refused = client.get("/api/v1/me")
+    retry_after = int(refused["Retry-After"])
+    clock.advance(retry_after - 1)
+    assert client.get("/api/v1/me").status_code == 429
+    clock.advance(1)
+    admitted = client.get("/api/v1/me")
+    assert admitted.status_code == 200
+    assert admitted["X-RateLimit-Remaining"] == "1"
+
+
+def test_minute_refusals_do_not_consume_the_daily_quota(db, api, acme, clock, limits):
+    limits(professional=(2, 3))
+    client = api(acme, issue_token(acme, ["read"]))
+    statuses = [client.get("/api/v1/me").status_code for _ in range(7)]
+    assert statuses == [200, 200, 429, 429, 429, 429, 429]
+    clock.advance(60)
+    assert client.get("/api/v1/me").status_code == 200  # 3rd of the day
+    refused = client.get("/api/v1/me")
+    assert refused.status_code == 429
+    assert refused["X-RateLimit-Limit"] == "3"
+    assert "Daily quota of 3 requests for the professional plan exhausted" in refused.json()["errors"]["rate_limit"][0]
+    assert int(refused["Retry-After"]) == int(refused["X-RateLimit-Reset"]) - int(clock.now)
+
+
+def test_headers_describe_the_window_closest_to_exhaustion(db, api, acme, clock, limits):
+    limits(professional=(10, 12))
+    client = api(acme, issue_token(acme, ["read"]))
+    for _ in range(9):
+        client.get("/api/v1/me")
+    clock.advance(60)
+    response = client.get("/api/v1/me")  # minute: 1 of 10, day: 10 of 12
+    assert (response["X-RateLimit-Limit"], response["X-RateLimit-Remaining"]) == ("12", "2")
+
+
+def test_ultimate_plan_has_no_daily_window(db, api, initech, clock, limits):
+    limits(ultimate=(2, None))
+    client = api(initech, issue_token(initech, ["read"]))
+    for _minute in range(5):
+        assert [client.get("/api/v1/me").status_code for _ in range(3)] == [200, 200, 429]
+        clock.advance(60)
+    assert client.get("/api/v1/me")["X-RateLimit-Limit"] == "2"
+
+
+def test_all_tokens_of_a_tenant_share_one_budget(db, api, acme, clock, limits):
+    limits(professional=(3, None))
+    first = api(acme, issue_token(acme, ["read"], name="one"))
+    second = api(acme, issue_token(acme, ["read"], name="two"))
+    assert [first.get("/api/v1/me").status_code for _ in range(2)] == [200, 200]
+    assert [second.get("/api/v1/me").status_code for _ in range(2)] == [200, 429]
+
+
+def test_one_tenant_exhausting_its_budget_never_affects_another(db, api, acme, globex, clock, limits):
+    limits(professional=(2, None), enterprise=(2, None))
+    acme_client = api(acme, issue_token(acme, ["read"]))
+    globex_client = api(globex, issue_token(globex, ["read"]))
+    assert [acme_client.get("/api/v1/me").status_code for _ in range(3)] == [200, 200, 429]
+    assert globex_client.get("/api/v1/me").status_code == 200
+    assert globex_client.get("/api/v1/me")["X-RateLimit-Remaining"] == "0"
+
+
+def test_forbidden_requests_count_and_carry_headers(db, api, acme, clock, limits):
+    limits(professional=(2, None))
+    client = api(acme, issue_token(acme, ["read"]))
+    forbidden_response = client.get("/api/v1/tokens")
+    assert forbidden_response.status_code == 403
+    assert forbidden_response.json() == forbidden("admin")
+    assert forbidden_response["X-RateLimit-Remaining"] == "1"
+    client.get("/api/v1/me")
+    assert client.get("/api/v1/tokens").status_code == 429
+
+
+def test_plan_change_applies_from_the_next_request(db, api, acme, clock):
+    client = api(acme, issue_token(acme, ["read"]))
+    assert client.get("/api/v1/me")["X-RateLimit-Limit"] == "60"
+    tenant_change_plan(tenant=acme, plan="enterprise")
+    assert client.get("/api/v1/me")["X-RateLimit-Limit"] == "120"
+
+
+def test_bad_tokens_are_limited_per_ip_before_any_token_lookup(db, api, acme, clock, settings):
+    settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 3
+    anonymous = api(acme)
+    guessing = api(acme, "42|" + "x" * 40)
+    for client in (anonymous, guessing, anonymous):
+        response = client.get("/api/v1/me")
+        assert response.status_code == 401 and response.json() == UNAUTHENTICATED
+    with CaptureQueriesContext(connection) as queries:
+        refused = guessing.get("/api/v1/me")
+    assert refused.status_code == 429
+    assert not [q for q in queries if "tokens_apitoken" in q["sql"]]
+    assert refused["X-RateLimit-Limit"] == "3" and refused["X-RateLimit-Remaining"] == "0"
+    assert int(refused["Retry-After"]) >= 1
+    assert re.match(r"Too many requests with a missing or invalid token from this address",
+                    refused.json()["errors"]["rate_limit"][0])
+    # Another address is not affected, and neither is a valid token from the blocked one.
+    assert api(acme, headers={}).get("/api/v1/me", headers={}).status_code == 429
+    other_ip = api(acme)
+    other_ip.client.defaults["REMOTE_ADDR"] = "10.9.8.7"
+    assert other_ip.get("/api/v1/me").status_code == 401
+
+
+def test_client_ip_comes_from_proxy_header_only_when_configured(db, api, acme, clock, settings):
+    settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 1
+    spoofing = api(acme)
+    spoofing.get("/api/v1/me", headers={"X-Forwarded-For": "1.1.1.1"})
+    # Unconfigured: the header is ignored, REMOTE_ADDR is the key and it is exhausted.
+    assert spoofing.get("/api/v1/me", headers={"X-Forwarded-For": "2.2.2.2"}).status_code == 429
+    settings.WAQTI_CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    assert spoofing.get("/api/v1/me", headers={"X-Forwarded-For": "9.9.9.9, 3.3.3.3"}).status_code == 401
+    assert spoofing.get("/api/v1/me", headers={"X-Forwarded-For": "3.3.3.3"}).status_code == 429
+
+
+def test_cache_outage_serves_without_limits_and_logs_once(db, api, acme, settings, caplog):
+    token = issue_token(acme, ["read"])
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "KEY_FUNCTION": "django_tenants.cache.make_key",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    settings.WAQTI_TOKEN_CACHE = True
+    client = api(acme, token)
+    with caplog.at_level(logging.ERROR, logger="waqti.ratelimit"):
+        responses = [client.get("/api/v1/me") for _ in range(3)]
+        bad = api(acme, "1|" + "y" * 40).get("/api/v1/me")
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert not responses[0].has_header("X-RateLimit-Limit")
+    assert bad.status_code == 401
+    assert len([r for r in caplog.records if r.name == "waqti.ratelimit"]) == 1
+    assert api(acme).get("/health").status_code == 503
