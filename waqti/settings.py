@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "waqti.api.request_id.RequestIdMiddleware",
     "tenancy.middleware.TenantHostMiddleware",
     "tokens.middleware.RateLimitHeadersMiddleware",
+    "tokens.middleware.ApiActivityLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -88,6 +89,22 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# --- API activity log (tokens/activity.py) -------------------------------------------------------
+# Entries are buffered per worker and written in batches at least this often (seconds).
+WAQTI_ACTIVITY_FLUSH_SECONDS = float(os.environ.get("WAQTI_ACTIVITY_FLUSH_SECONDS", "1.0"))
+# Most entries a worker holds while the database is unreachable; beyond it the oldest are dropped.
+WAQTI_ACTIVITY_BUFFER_MAX = int(os.environ.get("WAQTI_ACTIVITY_BUFFER_MAX", "20000"))
+if not (0 < WAQTI_ACTIVITY_FLUSH_SECONDS <= 60 and WAQTI_ACTIVITY_BUFFER_MAX > 0):
+    raise ImproperlyConfigured(
+        "WAQTI_ACTIVITY_FLUSH_SECONDS must be in (0, 60] and WAQTI_ACTIVITY_BUFFER_MAX positive."
+    )
+# Tests flush synchronously (activity.buffer.flush()), so no background thread under pytest.
+WAQTI_ACTIVITY_BACKGROUND_FLUSH = env_flag(
+    "WAQTI_ACTIVITY_BACKGROUND_FLUSH", "pytest" not in sys.modules
+)
+# Default of `manage.py prune_api_logs --older-than-days`.
+WAQTI_API_LOG_RETENTION_DAYS = int(os.environ.get("WAQTI_API_LOG_RETENTION_DAYS", "90"))
 
 TEMPLATES = [
     {
@@ -213,7 +230,8 @@ LOGIN_URL = "settings-login"
 # --- I18n ----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ar", "العربية")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# locale/: Settings pages; waqti/locale/: API messages (errors, validation, 409 texts).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "waqti" / "locale"]
 TIME_ZONE = "Asia/Riyadh"
 USE_I18N = True
 USE_TZ = True

@@ -1,0 +1,17 @@
+"""Production gunicorn settings (``gunicorn waqti.wsgi:application -c python:waqti.gunicorn_conf``)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+# Recycle workers now and then so slow leaks in third-party code cannot accumulate.
+max_requests = 20_000
+max_requests_jitter = 2_000
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
