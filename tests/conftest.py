@@ -16,6 +16,7 @@ from django_tenants.utils import tenant_context
 from tenancy.models import Tenant
 from tenancy.resolver import resolver
 from tenancy.services import tenant_create
+from tokens import activity
 from tokens.lookup import token_cache
 from tokens.services import Actor, token_create
 
@@ -43,6 +44,7 @@ def _fresh_state(request: pytest.FixtureRequest) -> Iterator[None]:
         connection.set_schema_to_public()
     cache.clear()
     token_cache.clear()
+    activity.buffer.discard()
     resolver._tenants.clear()
     resolver._checked_at = float("-inf")
     yield

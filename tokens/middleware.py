@@ -1,13 +1,19 @@
-"""Copies the rate-limit headers computed during the request onto its response."""
+"""Response-side middleware of the token app: rate-limit headers and the API activity log."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from tokens import activity
 
 
 class RateLimitHeadersMiddleware:
+    """Copies the rate-limit headers computed during the request onto its response."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -15,4 +21,24 @@ class RateLimitHeadersMiddleware:
         response = self.get_response(request)
         for name, value in getattr(request, "rate_limit_headers", {}).items():
             response[name] = value
+        return response
+
+
+class ApiActivityLogMiddleware:
+    """Queues every ``/api/v1`` request of a tenant for the activity log (``tokens.activity``).
+
+    Sits inside the tenant and request-id middleware, so ``request.tenant`` and
+    ``request.request_id`` are set; the status it records is the one the client receives.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not activity.is_logged(request):
+            return self.get_response(request)
+        occurred_at = timezone.now()
+        started = time.perf_counter()
+        response = self.get_response(request)
+        activity.record_request(request, response, started, occurred_at)
         return response

@@ -1,12 +1,14 @@
-"""Routes for /api/v1/me and /api/v1/tokens."""
+"""Routes for /api/v1/me, /api/v1/tokens and /api/v1/api-logs."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from tokens.activity_views import ApiLogViewSet
 from tokens.views import MeView, TokenViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("tokens", TokenViewSet, basename="token")
+router.register("api-logs", ApiLogViewSet, basename="api-log")
 
 urlpatterns = [
     path("me", MeView.as_view(), name="me"),

@@ -15,3 +15,6 @@ timeout = 30
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
+
+# Flush the worker's buffered activity-log entries when it exits (also on max_requests recycling).
+from tokens.gunicorn_hooks import worker_exit  # noqa: E402, F401

@@ -1,0 +1,414 @@
+"""API activity log: ``/api/v1`` requests buffered per worker, written to tenant schemas in batches.
+
+Write path
+    ``ApiActivityLogMiddleware`` turns each request into a ``LogEntry`` and appends it to the
+    process-wide ``buffer`` (a lock and a deque append: no database round trip). A daemon thread
+    writes the buffer every ``WAQTI_ACTIVITY_FLUSH_SECONDS`` (default 1 s) with one multi-row
+    INSERT per tenant schema, on its own database connection, which it closes when it stops.
+
+Durability
+    * Normal shutdown or restart (gunicorn's graceful stop, restart and reload on SIGTERM,
+      SIGINT, SIGQUIT, SIGHUP; Ctrl-C or an autoreload of runserver; any ``sys.exit``):
+      nothing is lost. ``shutdown()`` runs from ``atexit`` and from the gunicorn ``worker_exit``
+      hook (``tokens.gunicorn_hooks``); it stops the thread, which writes what is left, then
+      flushes once more.
+    * Hard kill (SIGKILL, gunicorn's kill after ``graceful_timeout``, the OOM killer, power loss;
+      also SIGTERM to a bare Python process without a handler, which skips ``atexit``): the
+      entries of the last flush interval, about one second, are lost. That is the price of
+      keeping the INSERT off the request path.
+    * Database unreachable: entries stay buffered and are retried every interval. The buffer holds
+      at most ``WAQTI_ACTIVITY_BUFFER_MAX`` entries (about 1 KB each); beyond that the oldest are
+      dropped and counted, and the count is logged (``waqti.activity``) at the next flush.
+
+Wiring gunicorn (``gunicorn.conf.py``; the hook module is safe to import before Django)::
+
+    from tokens.gunicorn_hooks import worker_exit  # noqa: F401  (gunicorn finds hooks by name)
+
+Tests: under pytest no thread is started (``WAQTI_ACTIVITY_BACKGROUND_FLUSH``); they call
+``buffer.flush()``, which writes in the calling thread's connection and transaction.
+
+Readers for the Settings page: ``recent_requests_for_token`` and ``events_for_token``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connections,
+    transaction,
+)
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from tokens.client_ip import client_ip
+from tokens.models import ApiRequestLog, TokenEvent
+from tokens.secrets import MalformedToken, parse_bearer
+
+logger = logging.getLogger("waqti.activity")
+
+API_PREFIX = "/api/v1"
+# One INSERT per schema per flush up to this many rows (about 12 parameters a row).
+INSERT_BATCH_SIZE = 1000
+REDACTED = "[redacted]"
+# A whole token ``{id}|{secret}`` (also with ``|`` percent-encoded) anywhere in a path or query.
+_TOKEN_IN_TEXT = re.compile(r"(\d{1,19})(\||%7[Cc])[A-Za-z0-9]{40}")
+# Query parameters whose values are credentials by name, whatever their shape.
+_SECRET_PARAM = re.compile(
+    r"(^|&)((?:api[_-]?)?(?:token|key|secret)|access[_-]?token|password|passwd|authorization"
+    r"|auth|bearer)=[^&]*",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """Remove token secrets and credential-named query values from a path or query string."""
+    text = _TOKEN_IN_TEXT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}={REDACTED}", text)
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One request, ready to become an ``ApiRequestLog`` row in ``schema_name``."""
+
+    schema_name: str
+    occurred_at: datetime
+    token_id: int | None
+    token_name: str
+    method: str
+    path: str
+    query_string: str
+    status: int
+    duration_ms: float
+    ip_address: str | None
+    user_agent: str
+    request_id: str
+
+    def to_row(self) -> ApiRequestLog:
+        fields = asdict(self)
+        del fields["schema_name"]
+        return ApiRequestLog(**fields)
+
+
+def is_logged(request: HttpRequest) -> bool:
+    """``/api/v1`` requests that reached a tenant (not the public host, not unknown hosts)."""
+    path = request.path_info
+    if not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
+        return False
+    tenant = getattr(request, "tenant", None)
+    return tenant is not None and tenant.schema_name != get_public_schema_name()
+
+
+def _token_identity(request: HttpRequest) -> tuple[int | None, str]:
+    token = getattr(request, "api_token", None)
+    if token is not None:
+        return token.pk, token.name
+    if hasattr(request, "claimed_token_id"):  # authentication ran and refused
+        return request.claimed_token_id, ""
+    # No view authenticated (e.g. an unknown route): still say which token was presented.
+    try:
+        token_id, _secret = parse_bearer(request.META.get("HTTP_AUTHORIZATION"))
+    except MalformedToken:
+        return None, ""
+    return token_id, ""
+
+
+def entry_for(
+    request: HttpRequest, response: HttpResponse, *, occurred_at: datetime, duration_ms: float
+) -> LogEntry:
+    """Describe a finished request; never reads more of ``Authorization`` than the token id."""
+    token_id, token_name = _token_identity(request)
+    return LogEntry(
+        schema_name=request.tenant.schema_name,  # type: ignore[attr-defined]
+        occurred_at=occurred_at,
+        token_id=token_id,
+        token_name=token_name[:255],
+        method=(request.method or "")[:10],
+        path=redact(request.path)[:2048],
+        query_string=redact(request.META.get("QUERY_STRING", ""))[:2048],
+        status=response.status_code,
+        duration_ms=round(duration_ms, 3),
+        ip_address=client_ip(request),
+        user_agent=redact(request.META.get("HTTP_USER_AGENT", ""))[:512],
+        request_id=getattr(request, "request_id", "")[:128],
+    )
+
+
+class ActivityBuffer:
+    """Bounded in-memory queue of log entries with an optional background flusher thread.
+
+    ``record`` is safe from any thread and never touches the database. ``flush`` writes
+    everything queued so far with one INSERT per schema; entries that fail because the database
+    is unreachable go back to the front of the queue.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_entries: int | None = None,
+        flush_interval: float | None = None,
+        background: bool | None = None,
+    ) -> None:
+        self.max_entries = max_entries or settings.WAQTI_ACTIVITY_BUFFER_MAX
+        self.flush_interval = flush_interval or settings.WAQTI_ACTIVITY_FLUSH_SECONDS
+        self.background = (
+            settings.WAQTI_ACTIVITY_BACKGROUND_FLUSH if background is None else background
+        )
+        self.dropped = 0
+        self.written = 0
+        self._reset_state()
+        self._atexit_registered = False
+
+    def _reset_state(self) -> None:
+        self._lock = threading.Lock()
+        self._written_changed = threading.Condition(threading.Lock())
+        self._entries: deque[LogEntry] = deque()
+        self._unreported_drops = 0
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._pid = os.getpid()
+
+    def after_fork_in_child(self) -> None:
+        """A forked worker starts empty: the parent still owns (and writes) what it buffered."""
+        self._reset_state()
+
+    # --- write side -----------------------------------------------------------------------------
+
+    def record(self, entry: LogEntry) -> None:
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.popleft()
+                self.dropped += 1
+                self._unreported_drops += 1
+            self._entries.append(entry)
+        if self.background and self._thread is None:
+            self.start()
+
+    @property
+    def pending(self) -> int:
+        return len(self._entries)
+
+    def discard(self) -> int:
+        """Forget everything queued (tests); returns how many entries were dropped."""
+        with self._lock:
+            count = len(self._entries)
+            self._entries.clear()
+        return count
+
+    def flush(self) -> int:
+        """Write everything queued, one INSERT per schema; returns the number of rows written.
+
+        Runs in the caller's thread and database connection (inside its transaction, if any).
+        """
+        with self._lock:
+            entries = list(self._entries)
+            self._entries.clear()
+        by_schema: dict[str, list[LogEntry]] = defaultdict(list)
+        for entry in entries:
+            by_schema[entry.schema_name].append(entry)
+        written = 0
+        retry: list[LogEntry] = []
+        for schema_name, group in by_schema.items():
+            try:
+                # The savepoint keeps a failed batch from breaking a caller's open transaction.
+                with schema_context(schema_name), transaction.atomic():
+                    ApiRequestLog.objects.bulk_create(
+                        [entry.to_row() for entry in group], batch_size=INSERT_BATCH_SIZE
+                    )
+            except (OperationalError, InterfaceError) as exc:
+                logger.warning(
+                    "API activity log: database unreachable, keeping %d entries for %s: %s",
+                    len(group),
+                    schema_name,
+                    exc,
+                )
+                retry.extend(group)
+            except DatabaseError:
+                # Not transient (e.g. the tenant's schema was dropped): retrying cannot help.
+                logger.exception(
+                    "API activity log: dropping %d entries for %s", len(group), schema_name
+                )
+            else:
+                written += len(group)
+        if retry:
+            self._requeue(retry)
+        self._report_drops()
+        if written:
+            with self._written_changed:
+                self.written += written
+                self._written_changed.notify_all()
+        return written
+
+    def _requeue(self, entries: list[LogEntry]) -> None:
+        with self._lock:
+            self._entries.extendleft(reversed(entries))
+            while len(self._entries) > self.max_entries:
+                self._entries.popleft()
+                self.dropped += 1
+                self._unreported_drops += 1
+
+    def _report_drops(self) -> None:
+        with self._lock:
+            count, self._unreported_drops = self._unreported_drops, 0
+        if count:
+            logger.warning(
+                "API activity log buffer full (%d entries): dropped the %d oldest, %d since start",
+                self.max_entries,
+                count,
+                self.dropped,
+            )
+
+    def wait_until_written(self, count: int, timeout: float) -> bool:
+        """Block until at least ``count`` rows were written in total (tests, health checks)."""
+        with self._written_changed:
+            return self._written_changed.wait_for(lambda: self.written >= count, timeout)
+
+    # --- background flusher ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start this process's flusher thread (idempotent) and register the exit flush."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._stopping.clear()
+            self._thread = threading.Thread(
+                target=self._run, name="waqti-activity-flusher", daemon=True
+            )
+            self._thread.start()
+            if not self._atexit_registered:
+                atexit.register(self.stop)
+                self._atexit_registered = True
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.wait(self.flush_interval):
+                self._flush_and_tidy()
+            self._flush_and_tidy()
+        finally:
+            connections.close_all()  # only this thread's connections
+
+    def _flush_and_tidy(self) -> None:
+        try:
+            self.flush()
+        except Exception:
+            logger.exception("API activity log: flush failed")
+        # Honour CONN_MAX_AGE and drop a connection broken by a database restart, as requests do.
+        close_old_connections()
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """Stop the flusher thread, then write whatever is still queued; returns rows written.
+
+        The final flush runs in the calling thread too, so nothing stays behind when the thread
+        never started or did not finish in time.
+        """
+        thread = self._thread
+        if thread is not None and self._pid == os.getpid():
+            self._stopping.set()
+            thread.join(timeout)
+            if thread.is_alive():
+                logger.error("API activity log: flusher did not stop within %.0f s", timeout)
+        self._thread = None
+        return self.flush() if self._entries else 0
+
+
+buffer = ActivityBuffer()
+os.register_at_fork(after_in_child=buffer.after_fork_in_child)
+
+
+def record_request(
+    request: HttpRequest, response: HttpResponse, started: float, occurred_at: datetime
+) -> None:
+    """Queue the finished request; the log must never break the request it describes."""
+    try:
+        duration_ms = (time.perf_counter() - started) * 1000
+        entry = entry_for(request, response, occurred_at=occurred_at, duration_ms=duration_ms)
+        buffer.record(entry)
+    except Exception:
+        logger.exception("API activity log: could not record %s %s", request.method, request.path)
+
+
+def shutdown() -> int:
+    """Flush everything before the process exits (atexit does this too; safe to call twice)."""
+    return buffer.stop()
+
+
+# --- reads (the API list and the Settings page) ------------------------------------------------
+
+
+def flush_pending() -> int:
+    """Write this process's queued entries now, so a reader sees a request it just made.
+
+    Other workers' entries arrive within their flush interval (about a second).
+    """
+    return buffer.flush()
+
+
+def api_logs(
+    *,
+    token_id: int | None = None,
+    status: int | None = None,
+    method: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[ApiRequestLog]:
+    """The current schema's log, newest first, narrowed by the given filters (bounds inclusive)."""
+    logs = ApiRequestLog.objects.order_by("-occurred_at", "-id")
+    if token_id is not None:
+        logs = logs.filter(token_id=token_id)
+    if status is not None:
+        logs = logs.filter(status=status)
+    if method is not None:
+        logs = logs.filter(method=method)
+    if since is not None:
+        logs = logs.filter(occurred_at__gte=since)
+    if until is not None:
+        logs = logs.filter(occurred_at__lte=until)
+    return logs
+
+
+def recent_requests_for_token(token_id: int, limit: int = 50) -> list[ApiRequestLog]:
+    """The token's latest ``limit`` requests in the current schema, newest first."""
+    flush_pending()
+    return list(api_logs(token_id=token_id)[:limit])
+
+
+def events_for_token(token_id: int) -> list[TokenEvent]:
+    """The token's lifecycle events (created, regenerated, revoked), newest first, with actors."""
+    return list(
+        TokenEvent.objects.filter(token_id=token_id)
+        .select_related("actor_user", "actor_token")
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def api_logs_prune(
+    *, older_than_days: int, now: datetime | None = None, chunk_size: int = 10_000
+) -> int:
+    """Delete the current schema's entries older than ``older_than_days``; returns the count.
+
+    Deletes in chunks so a large backlog never holds one long lock on the table.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
+    stale = ApiRequestLog.objects.filter(occurred_at__lt=cutoff)
+    total = 0
+    while True:
+        ids = list(stale.values_list("pk", flat=True)[:chunk_size])
+        if not ids:
+            return total
+        deleted, _by_model = ApiRequestLog.objects.filter(pk__in=ids).delete()
+        total += deleted

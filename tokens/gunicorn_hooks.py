@@ -1,0 +1,16 @@
+"""Gunicorn server hooks; ``from tokens.gunicorn_hooks import worker_exit`` in gunicorn.conf.py.
+
+Gunicorn loads its config file before Django is set up, so this module imports nothing of
+Django at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Write the worker's buffered API activity log entries before it exits."""
+    from tokens.activity import shutdown  # the worker has set Django up by now
+
+    shutdown()
