@@ -1,0 +1,319 @@
+"""Settings -> API Settings in headless Chromium against a real server on a throwaway database.
+
+The admin logs in, generates a ``read`` token, copies it from the page, calls ``/api/v1/me`` with
+it, sees that call in the token's activity view, switches to Arabic, revokes the token and sees
+the next call refused with 401. Screenshots of each state go to artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from django.conf import settings
+
+from tests.helpers import UNAUTHENTICATED
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Chromium already sends *.localhost to loopback; this makes it independent of the resolver.
+    "--host-resolver-rules=MAP *.localhost 127.0.0.1",
+]
+PORTS = range(8101, 8110)
+TENANT_SLUG = "e2e"
+HOST = "e2e.localhost"
+ADMIN_EMAIL = "admin@e2e.example"
+ADMIN_PASSWORD = "e2e-admin-passphrase"
+ROOT = Path(settings.BASE_DIR)
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+SERVER_LOG = ROOT / "artifacts" / "e2e-server.log"
+STARTUP_SECONDS = 60
+ACTIVITY_SECONDS = 10
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); "
+        "browsers are never downloaded",
+        allow_module_level=True,
+    )
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Server:
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
+
+
+def e2e_database_url() -> str:
+    """The configured database URL with ``_e2e`` appended to the database name."""
+    parts = urlsplit(settings.DATABASE_URL)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_e2e"))
+
+
+def run_sql_on_server(database_url: str, sql: str) -> None:
+    parts = urlsplit(database_url)
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stderr}"
+    return result.stdout
+
+
+def poll(check: Callable[[], bool], seconds: float, what: str) -> None:
+    """Wait for a real process (not a clock): ask again every 0.2 s until ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+        time.sleep(0.2)
+
+
+def call_api(server: Server, path: str, token: str) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{path}",
+        headers={
+            "Host": f"{HOST}:{server.port}",
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "User-Agent": "waqti-e2e/1.0",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our server
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def is_healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    """A migrated throwaway database with one tenant and its admin, served by runserver."""
+    database_url = e2e_database_url()
+    database = urlsplit(database_url).path.lstrip("/")
+    drop = f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_DEBUG": "1",
+        "PORT": str(port),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("WAQTI_TEST_DATABASE", None)
+    process: subprocess.Popen[bytes] | None = None
+    SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        run_sql_on_server(database_url, drop)
+        run_sql_on_server(database_url, f'CREATE DATABASE "{database}"')
+        manage(env, "migrate", "--noinput", "-v", "0")
+        manage(
+            env,
+            "add_tenant",
+            TENANT_SLUG,
+            "--name",
+            "E2E Trading",
+            "--domain",
+            HOST,
+            "--plan",
+            "professional",
+        )
+        manage(
+            env,
+            "create_tenant_admin",
+            TENANT_SLUG,
+            "--email",
+            ADMIN_EMAIL,
+            "--password",
+            ADMIN_PASSWORD,
+        )
+        with SERVER_LOG.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        poll(
+            lambda: process.poll() is None and is_healthy(port),
+            STARTUP_SECONDS,
+            f"the server on port {port} (log: {SERVER_LOG})",
+        )
+        yield Server(port=port)
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        run_sql_on_server(database_url, drop)
+
+
+@pytest.fixture
+def page(server: Server) -> Iterator[Page]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = browser.new_context(
+                base_url=server.base_url, locale="en-US", viewport={"width": 1280, "height": 860}
+            )
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_admin_generates_uses_audits_and_revokes_a_token(server: Server, page: Page):
+    # Log in (the tenant root leads to the login page).
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/settings/login/\?next=/settings/api/$"))
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    shot(page, "01-login-en")
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/settings/api/$"))
+    expect(page.get_by_role("heading", name="API Settings")).to_be_visible()
+    shot(page, "02-token-list-empty-en")
+
+    # Generate a read token with the keyboard: name, Tab to the first checkbox, Space.
+    page.get_by_role("link", name="Generate New Token").click()
+    name_field = page.get_by_label("Token name")
+    name_field.focus()
+    page.keyboard.type("E2E Reporting")
+    page.keyboard.press("Tab")
+    read_box = page.get_by_role("checkbox", name=re.compile("Read-only access to all resources"))
+    expect(read_box).to_be_focused()
+    page.keyboard.press("Space")
+    expect(read_box).to_be_checked()
+    shot(page, "03-generate-form-en")
+    page.get_by_role("button", name="Create").click()
+
+    # Shown once, read-only, with a Copy button and the warning.
+    field = page.get_by_label("Your new API token")
+    expect(field).to_have_attribute("readonly", "")
+    token = field.input_value()
+    assert re.fullmatch(r"\d+\|[A-Za-z0-9]{40}", token)
+    expect(page.get_by_text("It will not be shown again")).to_be_visible()
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_text("Copied to the clipboard.")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == token
+    shot(page, "04-token-shown-once-en")
+    page.reload()
+    expect(page.get_by_text("cannot be shown again")).to_be_visible()
+    assert token.split("|")[1] not in page.content()
+    page.go_back()
+    assert token.split("|")[1] not in page.content()
+
+    # Use it like an ERP client would.
+    status, body = call_api(server, "/api/v1/me", token)
+    assert status == 200, body
+    assert body["data"]["token_name"] == "E2E Reporting"
+    assert body["data"]["abilities"] == ["read"]
+
+    # The call shows up in the token's activity view (the log is written about once a second).
+    page.goto("/settings/api/")
+    page.get_by_role("link", name="Activity of E2E Reporting").click()
+
+    def call_is_listed() -> bool:
+        page.reload()
+        return page.locator("#requests").get_by_text("GET /api/v1/me").count() > 0
+
+    poll(call_is_listed, ACTIVITY_SECONDS, "the /api/v1/me call in the activity view")
+    expect(page.locator("#requests")).to_contain_text("200")
+    expect(page.locator("#events")).to_contain_text(f"user:{ADMIN_EMAIL}")
+    shot(page, "05-activity-en")
+
+    # Switch to Arabic: right-to-left, translated.
+    page.get_by_label("Language").select_option("ar")
+    page.get_by_role("button", name="Switch").click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("html")).to_have_attribute("lang", "ar")
+    expect(page.get_by_role("heading", name="أحدث طلبات واجهة البرمجة")).to_be_visible()
+    shot(page, "06-activity-ar")
+    page.goto("/settings/api/")
+    expect(page.get_by_role("link", name="إنشاء رمز جديد")).to_be_visible()
+    shot(page, "07-token-list-ar")
+
+    # Revoke, with the confirmation step, in Arabic.
+    page.get_by_role("link", name="إلغاء E2E Reporting").click()
+    expect(page.get_by_role("heading", name="إلغاء «E2E Reporting»؟")).to_be_visible()
+    shot(page, "08-revoke-confirm-ar")
+    page.get_by_role("button", name="إلغاء", exact=True).click()
+    expect(page.get_by_text("تم إلغاء الرمز «E2E Reporting».")).to_be_visible()
+    expect(page.locator(f"#token-{token.split('|')[0]}")).to_contain_text("ملغى")
+    shot(page, "09-token-revoked-ar")
+
+    status, body = call_api(server, "/api/v1/me", token)
+    assert status == 401
+    assert body == UNAUTHENTICATED
+
+    # The generate form in Arabic, for the record.
+    page.goto("/settings/api/tokens/new/")
+    shot(page, "10-generate-form-ar")

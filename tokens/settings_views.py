@@ -1,0 +1,286 @@
+"""Settings -> API Settings: server-rendered pages where tenant admins manage API tokens.
+
+Session authentication with CSRF protection; only tenant admins (``is_staff``, see
+tokens.user_services.is_tenant_admin) get past ``admin_required``. A token's plaintext travels
+from the POST that created it to exactly one GET through a one-time session value (in the
+tenant's session table for that one redirect; popped, and the page sent with no-store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+from django_ratelimit.core import get_usage
+
+from tokens import services
+from tokens.activity import events_for_token, recent_requests_for_token
+from tokens.client_ip import client_ip
+from tokens.models import ApiToken
+from tokens.settings_forms import SettingsLoginForm, TokenCreateForm, TokenRegenerateForm
+from tokens.user_services import is_tenant_admin
+
+# The seed: "Rotate regularly - Regenerate tokens every 90 days".
+ROTATION_AGE = timedelta(days=90)
+JUST_NOW = timedelta(minutes=1)
+ISSUED_SESSION_KEY = "settings:issued-token"
+RECENT_REQUESTS_SHOWN = 50
+
+# Failed logins per client IP and e-mail address; the cache key carries the tenant's schema.
+LOGIN_FAILURE_GROUP = "settings.login-failures"
+LOGIN_FAILURE_LIMIT = 5
+LOGIN_FAILURE_PERIOD = 15 * 60
+
+View = Callable[..., HttpResponse]
+
+
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> TemplateResponse:
+    return TemplateResponse(request, f"tokens/settings/{template}", context or {}, status=status)
+
+
+def admin_required(view: View) -> View:
+    """Anonymous: redirect to login. Logged in but not a tenant admin: a 403 page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        if not is_tenant_admin(request.user):
+            return _page(request, "forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return never_cache(wrapper)
+
+
+def _actor(request: HttpRequest) -> services.Actor:
+    return services.Actor(user=request.user, ip_address=client_ip(request))
+
+
+def _token_or_none(token_id: int, *, live_only: bool) -> ApiToken | None:
+    tokens = ApiToken.objects.live() if live_only else ApiToken.objects.all()
+    return tokens.filter(pk=token_id).first()
+
+
+def _not_found(request: HttpRequest) -> TemplateResponse:
+    return _page(request, "not_found.html", status=404)
+
+
+# --- Reads for the pages ---------------------------------------------------------------------
+
+
+def token_status(token: ApiToken, now: datetime) -> str:
+    if token.is_revoked:
+        return "revoked"
+    if token.is_expired(now):
+        return "expired"
+    return "active"
+
+
+def rotation_due(token: ApiToken, now: datetime) -> bool:
+    """Live tokens whose secret is older than 90 days (since created or last regenerated)."""
+    secret_since = token.regenerated_at or token.created_at
+    return token_status(token, now) == "active" and now - secret_since > ROTATION_AGE
+
+
+def _rows(tokens: list[ApiToken], now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "token": t,
+            "status": token_status(t, now),
+            "rotation_due": rotation_due(t, now),
+            # timesince would say "0 minutes ago" for the first minute.
+            "used_just_now": t.last_used_at is not None and now - t.last_used_at < JUST_NOW,
+        }
+        for t in tokens
+    ]
+
+
+# --- Login / logout ----------------------------------------------------------------------------
+
+
+def _login_failures(
+    request: HttpRequest, username: str, *, increment: bool
+) -> dict[str, Any] | None:
+    """Failed logins in the current window; None when the counter cache is unreachable."""
+    key = f"{client_ip(request)}:{username.strip().lower()}"
+    try:
+        return get_usage(
+            request,
+            group=LOGIN_FAILURE_GROUP,
+            key=lambda _group, _request: key,
+            rate=(LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_PERIOD),
+            method=["POST"],
+            increment=increment,
+        )
+    except Exception:  # a cache outage must not lock every admin out
+        return None
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("settings-api")
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    """E-mail and password; at most 5 failures per IP and address in 15 minutes."""
+    next_url = _safe_next(request)
+    if request.method == "GET":
+        if request.user.is_authenticated:
+            return HttpResponseRedirect(next_url)
+        return _page(request, "login.html", {"form": SettingsLoginForm(request), "next": next_url})
+
+    username = request.POST.get("username", "")
+    usage = _login_failures(request, username, increment=False)
+    if usage is not None and usage["count"] >= LOGIN_FAILURE_LIMIT:
+        minutes = max(1, -(-int(usage["time_left"]) // 60))
+        form = SettingsLoginForm(request)
+        context = {"form": form, "next": next_url, "throttled_minutes": minutes}
+        response = _page(request, "login.html", context, status=429)
+        response["Retry-After"] = str(max(1, int(usage["time_left"])))
+        return response
+
+    form = SettingsLoginForm(request, data=request.POST)
+    if form.is_valid():
+        auth_login(request, form.get_user())
+        return HttpResponseRedirect(next_url)
+    if username:
+        _login_failures(request, username, increment=True)
+    return _page(request, "login.html", {"form": form, "next": next_url})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    auth_logout(request)
+    return redirect("settings-login")
+
+
+def root_redirect(request: HttpRequest) -> HttpResponse:
+    """``/`` and ``/settings/`` of a tenant host lead to the API Settings page (or the login)."""
+    return redirect("settings-api")
+
+
+# --- Token pages -------------------------------------------------------------------------------
+
+
+@admin_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    tokens = list(ApiToken.objects.all())
+    return _page(
+        request,
+        "token_list.html",
+        {"rows": _rows(tokens, now), "now": now, "rotation_days": ROTATION_AGE.days},
+    )
+
+
+def _remember_issued(request: HttpRequest, issued: services.IssuedToken, action: str) -> None:
+    request.session[ISSUED_SESSION_KEY] = {
+        "token_id": issued.token.pk,
+        "plaintext": issued.plaintext,
+        "action": action,
+    }
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def token_create(request: HttpRequest) -> HttpResponse:
+    form = TokenCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        issued = services.token_create(**form.service_arguments(), actor=_actor(request))
+        _remember_issued(request, issued, "created")
+        return redirect("settings-token-issued", token_id=issued.token.pk)
+    status = 422 if request.method == "POST" else 200
+    return _page(request, "token_create.html", {"form": form}, status=status)
+
+
+@admin_required
+def token_issued(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Shows the plaintext once: the session value is popped by the first GET."""
+    token = _token_or_none(token_id, live_only=False)
+    if token is None:
+        return _not_found(request)
+    issued = request.session.get(ISSUED_SESSION_KEY)
+    plaintext = None
+    action = None
+    if issued and issued.get("token_id") == token.pk:
+        del request.session[ISSUED_SESSION_KEY]
+        plaintext = issued["plaintext"]
+        action = issued["action"]
+    return _page(
+        request, "token_issued.html", {"token": token, "plaintext": plaintext, "action": action}
+    )
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = _token_or_none(token_id, live_only=True)
+    if token is None:
+        return _not_found(request)
+    if request.method == "POST":
+        services.token_revoke(token=token, actor=_actor(request))
+        messages.success(request, _("The token “%(name)s” was revoked.") % {"name": token.name})
+        return redirect("settings-api")
+    return _page(request, "token_revoke.html", {"token": token})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def token_regenerate(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = _token_or_none(token_id, live_only=True)
+    if token is None:
+        return _not_found(request)
+    form = TokenRegenerateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        issued = services.token_regenerate(
+            token=token,
+            grace_period_minutes=form.cleaned_data["grace_period_minutes"],
+            actor=_actor(request),
+        )
+        _remember_issued(request, issued, "regenerated")
+        return redirect("settings-token-issued", token_id=token.pk)
+    status = 422 if request.method == "POST" else 200
+    return _page(request, "token_regenerate.html", {"token": token, "form": form}, status=status)
+
+
+@admin_required
+def token_activity(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = _token_or_none(token_id, live_only=False)
+    if token is None:
+        return _not_found(request)
+    now = timezone.now()
+    context = {
+        "token": token,
+        "status": token_status(token, now),
+        "rotation_due": rotation_due(token, now),
+        "requests": recent_requests_for_token(token.pk, RECENT_REQUESTS_SHOWN),
+        "requests_shown": RECENT_REQUESTS_SHOWN,
+        "events": events_for_token(token.pk),
+    }
+    return _page(request, "token_activity.html", context)
