@@ -1,4 +1,4 @@
-"""Procurement: departments, vendors, purchase orders and their approval lifecycle (tenant schema)."""
+"""Procurement: departments, vendors, purchase orders and their approval lifecycle."""
 
 from django.apps import AppConfig
 

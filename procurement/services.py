@@ -1,0 +1,422 @@
+"""Procurement business writes: departments, vendors, purchase orders and their lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from procurement.models import (
+    Department,
+    PurchaseOrder,
+    PurchaseOrderCounter,
+    PurchaseOrderEvent,
+    PurchaseOrderItem,
+    Vendor,
+)
+from procurement.money import line_amounts, order_amounts
+from waqti.api.exceptions import Conflict, InvalidData
+
+Status = PurchaseOrder.Status
+
+# --- Departments ---------------------------------------------------------------------------------
+
+DEPARTMENT_FIELDS = ("name", "name_ar", "code")
+
+
+def _code_taken() -> InvalidData:
+    return InvalidData({"code": [_("The code has already been taken.")]})
+
+
+def _save_department(department: Department) -> Department:
+    if Department.objects.filter(code__iexact=department.code).exclude(pk=department.pk).exists():
+        raise _code_taken()
+    try:
+        # The savepoint keeps an outer transaction usable when a concurrent insert wins the race.
+        with transaction.atomic():
+            department.save()
+    except IntegrityError as exc:
+        raise _code_taken() from exc
+    return department
+
+
+def department_create(*, name: str, code: str, name_ar: str = "") -> Department:
+    """Create a department; its code is unique in the tenant, ignoring letter case."""
+    return _save_department(Department(name=name, code=code, name_ar=name_ar))
+
+
+def department_update(*, department: Department, **changes: Any) -> Department:
+    """Change any of name, name_ar, code."""
+    for field, value in changes.items():
+        if field not in DEPARTMENT_FIELDS:
+            raise TypeError(f"department_update() got an unexpected field {field!r}")
+        setattr(department, field, value)
+    return _save_department(department)
+
+
+def department_delete(*, department: Department) -> None:
+    """Delete a department no purchase order refers to."""
+    try:
+        department.delete()
+    except ProtectedError as exc:
+        raise Conflict(
+            _("The department has purchase orders and cannot be deleted."),
+            {"department": [_("Referenced by purchase orders.")]},
+        ) from exc
+
+
+# --- Vendors -------------------------------------------------------------------------------------
+
+VENDOR_FIELDS = (
+    "name",
+    "name_ar",
+    "email",
+    "phone",
+    "vat_number",
+    "cr_number",
+    "category",
+    "status",
+    "payment_terms",
+    "currency",
+)
+
+
+def vendor_create(*, name: str, **fields: Any) -> Vendor:
+    """Create a vendor (``status`` defaults to active)."""
+    vendor = Vendor(name=name)
+    return vendor_update(vendor=vendor, **fields)
+
+
+def vendor_update(*, vendor: Vendor, **changes: Any) -> Vendor:
+    """Change any vendor field; a vendor that is not active cannot receive new orders."""
+    for field, value in changes.items():
+        if field not in VENDOR_FIELDS:
+            raise TypeError(f"vendor_update() got an unexpected field {field!r}")
+        setattr(vendor, field, value)
+    vendor.save()
+    return vendor
+
+
+def vendor_delete(*, vendor: Vendor) -> None:
+    """Delete a vendor no purchase order refers to (block it instead to keep history)."""
+    try:
+        vendor.delete()
+    except ProtectedError as exc:
+        raise Conflict(
+            _("The vendor has purchase orders and cannot be deleted."),
+            {
+                "vendor": [
+                    _("Referenced by purchase orders; set its status to inactive or blocked.")
+                ]
+            },
+        ) from exc
+
+
+# --- Purchase orders -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """One requested order line, already validated for shape (positive quantity, ...)."""
+
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    vat_rate: Decimal = Decimal("15")
+    unit: str = ""
+
+
+ORDER_FIELDS = ("currency", "notes", "delivery_address", "expected_delivery_date")
+
+
+def _resolve_vendor(vendor_id: int) -> Vendor:
+    vendor = Vendor.objects.filter(pk=vendor_id).first()
+    if vendor is None:
+        raise InvalidData({"vendor_id": [_("The selected vendor id is invalid.")]})
+    if vendor.status != Vendor.Status.ACTIVE:
+        raise InvalidData(
+            {
+                "vendor_id": [
+                    _(
+                        "The selected vendor is %(status)s; only an active vendor can "
+                        "receive a purchase order."
+                    )
+                    % {"status": vendor.status}
+                ]
+            }
+        )
+    return vendor
+
+
+def _resolve_department(department_id: int) -> Department:
+    department = Department.objects.filter(pk=department_id).first()
+    if department is None:
+        raise InvalidData({"department_id": [_("The selected department id is invalid.")]})
+    return department
+
+
+def _next_po_number(now: datetime) -> str:
+    """Take the next number of the current year; must run inside the creating transaction.
+
+    The counter row stays locked (SELECT ... FOR UPDATE) until that transaction ends, so
+    concurrent creates queue up here and a rolled-back create gives its number back.
+    """
+    year = timezone.localtime(now).year
+    PurchaseOrderCounter.objects.bulk_create(
+        [PurchaseOrderCounter(year=year, last_number=0)], ignore_conflicts=True
+    )
+    counter = PurchaseOrderCounter.objects.select_for_update().get(year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return f"PO-{year}-{counter.last_number:04d}"
+
+
+def _replace_lines(order: PurchaseOrder, lines: Sequence[LineInput]) -> None:
+    """Replace all lines and recompute the header from them."""
+    order.items.all().delete()
+    items, line_totals = [], []
+    for number, line in enumerate(lines, start=1):
+        amounts = line_amounts(line.quantity, line.unit_price, line.vat_rate)
+        line_totals.append(amounts)
+        items.append(
+            PurchaseOrderItem(
+                purchase_order=order,
+                line_number=number,
+                description=line.description,
+                quantity=line.quantity,
+                unit=line.unit,
+                unit_price=line.unit_price,
+                vat_rate=line.vat_rate,
+                subtotal=amounts.subtotal,
+                vat_amount=amounts.vat_amount,
+                total=amounts.total,
+            )
+        )
+    PurchaseOrderItem.objects.bulk_create(items)
+    totals = order_amounts(line_totals)
+    order.subtotal, order.vat_amount, order.total_amount = (
+        totals.subtotal,
+        totals.vat_amount,
+        totals.total,
+    )
+
+
+def _record(
+    order: PurchaseOrder, kind: str, from_status: str, token_id: int | None, note: str = ""
+) -> None:
+    PurchaseOrderEvent.objects.create(
+        purchase_order=order,
+        kind=kind,
+        from_status=from_status,
+        to_status=order.status,
+        token_id=token_id,
+        note=note,
+    )
+
+
+def purchase_order_create(
+    *,
+    vendor_id: int,
+    department_id: int,
+    items: Sequence[LineInput],
+    currency: str = "SAR",
+    notes: str = "",
+    delivery_address: str = "",
+    expected_delivery_date: date | None = None,
+    token_id: int | None = None,
+) -> PurchaseOrder:
+    """Create a draft order for an active vendor with its next ``PO-{year}-{seq:04d}`` number."""
+    if not items:
+        raise InvalidData({"items": [_("A purchase order needs at least one item.")]})
+    with transaction.atomic():
+        vendor = _resolve_vendor(vendor_id)
+        department = _resolve_department(department_id)
+        now = timezone.now()
+        order = PurchaseOrder(
+            po_number=_next_po_number(now),
+            vendor=vendor,
+            department=department,
+            currency=currency,
+            notes=notes,
+            delivery_address=delivery_address,
+            expected_delivery_date=expected_delivery_date,
+            # The same instant decides the number's year and the creation time.
+            created_at=now,
+        )
+        order.save()
+        _replace_lines(order, items)
+        order.save(update_fields=["subtotal", "vat_amount", "total_amount"])
+        _record(order, PurchaseOrderEvent.Kind.CREATED, "", token_id)
+    return order
+
+
+# What each lifecycle action needs and where it leads; edit/delete keep or drop the order.
+TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
+    "edit": (frozenset({Status.DRAFT}), Status.DRAFT),
+    "delete": (frozenset({Status.DRAFT}), None),
+    "submit": (frozenset({Status.DRAFT}), Status.PENDING_APPROVAL),
+    "approve": (frozenset({Status.PENDING_APPROVAL}), Status.APPROVED),
+    "reject": (frozenset({Status.PENDING_APPROVAL}), Status.REJECTED),
+    "cancel": (frozenset({Status.DRAFT, Status.PENDING_APPROVAL}), Status.CANCELLED),
+    "complete": (frozenset({Status.APPROVED}), Status.COMPLETED),
+}
+
+# One sentence per action so each can be translated whole.
+REFUSALS: dict[str, Promise] = {
+    "edit": gettext_lazy("Only a draft purchase order can be edited; this one is %(status)s."),
+    "delete": gettext_lazy("Only a draft purchase order can be deleted; this one is %(status)s."),
+    "submit": gettext_lazy("Only a draft purchase order can be submitted; this one is %(status)s."),
+    "approve": gettext_lazy(
+        "Only a purchase order pending approval can be approved; this one is %(status)s."
+    ),
+    "reject": gettext_lazy(
+        "Only a purchase order pending approval can be rejected; this one is %(status)s."
+    ),
+    "cancel": gettext_lazy(
+        "Only a draft or pending purchase order can be cancelled; this one is %(status)s."
+    ),
+    "complete": gettext_lazy(
+        "Only an approved purchase order can be completed; this one is %(status)s."
+    ),
+}
+
+
+def _locked_for(order: PurchaseOrder, action: str) -> PurchaseOrder:
+    """Re-read the order under a row lock and refuse with 409 when ``action`` is not allowed."""
+    locked = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+    allowed, _target = TRANSITIONS[action]
+    if locked.status not in allowed:
+        raise Conflict(
+            REFUSALS[action] % {"status": locked.status},
+            {"status": [_("The current status is %(status)s.") % {"status": locked.status}]},
+        )
+    return locked
+
+
+def purchase_order_update(
+    *,
+    purchase_order: PurchaseOrder,
+    vendor_id: int | None = None,
+    department_id: int | None = None,
+    items: Sequence[LineInput] | None = None,
+    token_id: int | None = None,
+    **changes: Any,
+) -> PurchaseOrder:
+    """Edit a draft; given ``items`` replace all lines and the totals are recomputed."""
+    for field in changes:
+        if field not in ORDER_FIELDS:
+            raise TypeError(f"purchase_order_update() got an unexpected field {field!r}")
+    if items is not None and not items:
+        raise InvalidData({"items": [_("A purchase order needs at least one item.")]})
+    with transaction.atomic():
+        order = _locked_for(purchase_order, "edit")
+        if vendor_id is not None and vendor_id != order.vendor_id:
+            order.vendor = _resolve_vendor(vendor_id)
+        if department_id is not None:
+            order.department = _resolve_department(department_id)
+        for field, value in changes.items():
+            setattr(order, field, value)
+        if items is not None:
+            _replace_lines(order, items)
+        order.save()
+        _record(order, PurchaseOrderEvent.Kind.UPDATED, Status.DRAFT, token_id)
+    return order
+
+
+def purchase_order_delete(*, purchase_order: PurchaseOrder) -> None:
+    """Delete a draft; its number is never handed out again."""
+    with transaction.atomic():
+        _locked_for(purchase_order, "delete").delete()
+
+
+def _transition(
+    order: PurchaseOrder,
+    action: str,
+    kind: str,
+    token_id: int | None,
+    note: str = "",
+    **stamps: Any,
+) -> PurchaseOrder:
+    with transaction.atomic():
+        locked = _locked_for(order, action)
+        from_status = locked.status
+        locked.status = TRANSITIONS[action][1]
+        for field, value in stamps.items():
+            setattr(locked, field, value)
+        locked.save()
+        _record(locked, kind, from_status, token_id, note)
+    return locked
+
+
+def purchase_order_submit(*, purchase_order: PurchaseOrder, token_id: int | None) -> PurchaseOrder:
+    """draft -> pending_approval."""
+    return _transition(
+        purchase_order,
+        "submit",
+        PurchaseOrderEvent.Kind.SUBMITTED,
+        token_id,
+        submitted_at=timezone.now(),
+    )
+
+
+def purchase_order_approve(
+    *, purchase_order: PurchaseOrder, comments: str = "", token_id: int | None
+) -> PurchaseOrder:
+    """pending_approval -> approved, with optional comments."""
+    return _transition(
+        purchase_order,
+        "approve",
+        PurchaseOrderEvent.Kind.APPROVED,
+        token_id,
+        comments,
+        approved_at=timezone.now(),
+        approval_comments=comments,
+    )
+
+
+def purchase_order_reject(
+    *, purchase_order: PurchaseOrder, reason: str, token_id: int | None
+) -> PurchaseOrder:
+    """pending_approval -> rejected; the reason is kept and shown."""
+    return _transition(
+        purchase_order,
+        "reject",
+        PurchaseOrderEvent.Kind.REJECTED,
+        token_id,
+        reason,
+        rejected_at=timezone.now(),
+        rejection_reason=reason,
+    )
+
+
+def purchase_order_cancel(*, purchase_order: PurchaseOrder, token_id: int | None) -> PurchaseOrder:
+    """draft or pending_approval -> cancelled."""
+    return _transition(
+        purchase_order,
+        "cancel",
+        PurchaseOrderEvent.Kind.CANCELLED,
+        token_id,
+        cancelled_at=timezone.now(),
+    )
+
+
+def purchase_order_complete(
+    *, purchase_order: PurchaseOrder, token_id: int | None
+) -> PurchaseOrder:
+    """approved -> completed (goods received)."""
+    return _transition(
+        purchase_order,
+        "complete",
+        PurchaseOrderEvent.Kind.COMPLETED,
+        token_id,
+        completed_at=timezone.now(),
+    )
