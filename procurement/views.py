@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -185,6 +186,7 @@ class PurchaseOrderViewSet(CrudViewSet):
         )
         return self._fresh(order)
 
+    @extend_schema(request=ApproveInputSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         order = self.get_object()
@@ -195,6 +197,7 @@ class PurchaseOrderViewSet(CrudViewSet):
         )
         return self._fresh(order)
 
+    @extend_schema(request=RejectInputSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
         order = self.get_object()

@@ -105,10 +105,15 @@ class LogEntry:
         return ApiRequestLog(**fields)
 
 
+UNLOGGED_PREFIXES = (API_PREFIX + "/schema/", API_PREFIX + "/docs/")
+
+
 def is_logged(request: HttpRequest) -> bool:
     """``/api/v1`` requests that reached a tenant (not the public host, not unknown hosts)."""
     path = request.path_info
     if not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
+        return False
+    if path.startswith(UNLOGGED_PREFIXES):  # the public reference, not integration traffic
         return False
     tenant = getattr(request, "tenant", None)
     return tenant is not None and tenant.schema_name != get_public_schema_name()

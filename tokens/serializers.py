@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from tokens.abilities import ALL_ABILITIES, normalize_abilities
+from tokens.abilities import Ability, normalize_abilities
 from tokens.models import ApiToken
 from tokens.services import MAX_GRACE_MINUTES
 from waqti.api.serializers import ApiModelSerializer, UtcDateTimeField
@@ -32,7 +32,7 @@ class IssuedTokenSerializer(TokenSerializer):
 class TokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255, min_length=1, trim_whitespace=True)
     abilities = serializers.ListField(
-        child=serializers.ChoiceField(choices=ALL_ABILITIES), allow_empty=False, max_length=16
+        child=serializers.ChoiceField(choices=Ability.choices), allow_empty=False, max_length=16
     )
     expires_at = UtcDateTimeField(required=False, allow_null=True)
 

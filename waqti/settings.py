@@ -250,7 +250,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "waqti.api.pagination.PageNumberEnvelopePagination",
     "EXCEPTION_HANDLER": "waqti.api.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "waqti.api.schema.WaqtiAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -264,6 +264,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One stable enum name for each choice set that several components share.
+    "ENUM_NAME_OVERRIDES": {
+        "AbilityEnum": "tokens.abilities.Ability",
+        "VendorStatusEnum": "procurement.models.Vendor.Status",
+        "PurchaseOrderStatusEnum": "procurement.models.PurchaseOrder.Status",
+    },
+    # No badge fetched from validator.swagger.io: the docs page calls no other host.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
 }
 
 LOGGING = {

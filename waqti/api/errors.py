@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -55,6 +56,19 @@ def validation_errors(detail: Any) -> dict[str, list[str]]:
     return errors
 
 
+def _parse_error(exc: exceptions.ParseError) -> str:
+    """DRF's JSON parser text is English-only; say the same in the request's language."""
+    cause = exc.__context__
+    if isinstance(cause, json.JSONDecodeError):
+        return _("The request body is not valid JSON (line %(line)s, column %(column)s).") % {
+            "line": cause.lineno,
+            "column": cause.colno,
+        }
+    if isinstance(cause, ValueError):
+        return _("The request body is not valid JSON.")
+    return str(exc.detail)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Call DRF's handler first (keeps Retry-After, WWW-Authenticate, rollback), then reshape."""
     response = exception_handler(exc, context)
@@ -83,7 +97,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
         response.data = error_body(_("The given data was invalid."), validation_errors(exc.detail))
     elif isinstance(exc, exceptions.ParseError):
-        response.data = error_body(_("Malformed request body."), {"body": [str(exc.detail)]})
+        response.data = error_body(_("Malformed request body."), {"body": [_parse_error(exc)]})
     elif isinstance(exc, exceptions.NotFound | Http404):
         response.data = error_body(_("Not found."), {})
     elif isinstance(exc, exceptions.MethodNotAllowed):
