@@ -47,7 +47,7 @@ class TenantResolver:
         try:
             with schema_context("public"):
                 cache.set(VERSION_KEY, time.time_ns(), timeout=None)
-        except Exception:  # noqa: BLE001 - a cache outage must not block tenant writes
+        except Exception:
             self._checked_at = float("-inf")
 
     def _refresh_if_stale(self) -> None:
@@ -57,7 +57,7 @@ class TenantResolver:
         self._checked_at = now
         try:
             version = cache.get(VERSION_KEY)
-        except Exception:  # noqa: BLE001 - without the shared cache, fall back to a short TTL
+        except Exception:
             version = object()
         if version != self._version:
             with self._lock:

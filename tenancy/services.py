@@ -10,7 +10,9 @@ from django.db import connection, transaction
 from tenancy.models import SLUG_PATTERN, Domain, Tenant, schema_name_for_slug
 from tenancy.plans import Plan
 
-HOST_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+HOST_PATTERN = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
 
 
 class TenantError(Exception):

@@ -66,7 +66,9 @@ def initech(db: None) -> Tenant:
     return Tenant.objects.get(slug="initech")
 
 
-def issue_token(tenant: Tenant, abilities: list[str], name: str = "Test token", **extra: Any) -> str:
+def issue_token(
+    tenant: Tenant, abilities: list[str], name: str = "Test token", **extra: Any
+) -> str:
     """Create a token through the real service; returns the plaintext ``{id}|{secret}``."""
     with tenant_context(tenant):
         issued = token_create(name=name, abilities=abilities, actor=Actor(label="tests"), **extra)
@@ -93,8 +95,16 @@ class ApiClient:
         merged.update(headers or {})
         return merged
 
-    def request(self, method: str, path: str, data: Any = None, *, raw: str | bytes | None = None,
-                headers: dict[str, str] | None = None, **query: Any) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        data: Any = None,
+        *,
+        raw: str | bytes | None = None,
+        headers: dict[str, str] | None = None,
+        **query: Any,
+    ) -> Any:
         body = raw if raw is not None else (json.dumps(data) if data is not None else "")
         fn = getattr(self.client, method.lower())
         kwargs: dict[str, Any] = {"HTTP_HOST": self.host, "headers": self._headers(headers)}

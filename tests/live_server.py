@@ -69,11 +69,18 @@ def server_env(database: str, **extra: str) -> dict[str, str]:
 
 def manage(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=180, check=False,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     if result.returncode != 0:
-        raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        )
     return result.stdout
 
 
@@ -85,18 +92,34 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str], *, workers: int, port: int | None = None) -> Iterator[int]:
-    """Run ``gunicorn waqti.wsgi`` with ``workers`` processes; yield its port once /health answers."""
+    """Run gunicorn with ``workers`` processes; yield its port once /health answers."""
     port = port or free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "waqti.wsgi:application", "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "waqti.wsgi:application",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise AssertionError(f"gunicorn exited: {process.stderr.read() if process.stderr else ''}")
+                raise AssertionError(
+                    f"gunicorn exited: {process.stderr.read() if process.stderr else ''}"
+                )
             with contextlib.suppress(OSError):
                 status, _, _ = request(port, "GET", "/health", host="localhost")
                 if status == 200:
@@ -113,8 +136,15 @@ def gunicorn(env: dict[str, str], *, workers: int, port: int | None = None) -> I
             process.kill()
 
 
-def request(port: int, method: str, path: str, *, host: str, token: str | None = None,
-            body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    host: str,
+    token: str | None = None,
+    body: bytes | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Host": host, "Accept": "application/json"}
     if token:

@@ -85,6 +85,9 @@ class TokenEvent(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.kind} token #{self.token_id} by {self.actor_label or 'system'}"
+
 
 class ApiRequestLog(models.Model):
     """One ``/api/v1`` request, as recorded by the activity log (written in batches).
@@ -109,3 +112,6 @@ class ApiRequestLog(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [models.Index(fields=["token_id", "-occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} -> {self.status}"

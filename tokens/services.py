@@ -89,7 +89,9 @@ def token_create(
     return IssuedToken(token=token, plaintext=secrets.format_token(token.pk, secret))
 
 
-def token_regenerate(*, token: ApiToken, grace_period_minutes: int = 0, actor: Actor) -> IssuedToken:
+def token_regenerate(
+    *, token: ApiToken, grace_period_minutes: int = 0, actor: Actor
+) -> IssuedToken:
     """Give the token a new secret; the old one works ``grace_period_minutes`` longer."""
     _check_escalation(actor, token.abilities)
     now = timezone.now()

@@ -99,5 +99,3 @@ class TokenViewSet(ApiViewSet):
         except services.TokenPermissionError as exc:
             raise MissingAbility(exc.missing[0]) from exc
         return Response({"data": _issued(issued)})
-
-

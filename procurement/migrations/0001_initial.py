@@ -7,131 +7,253 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='IdempotencyKey',
+            name="IdempotencyKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255, unique=True)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('response_body', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField(db_index=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=255, unique=True)),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("response_body", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField(db_index=True)),
             ],
         ),
         migrations.CreateModel(
-            name='PurchaseOrderCounter',
+            name="PurchaseOrderCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(unique=True)),
-                ('last_number', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("year", models.PositiveSmallIntegerField(unique=True)),
+                ("last_number", models.PositiveIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Vendor',
+            name="Vendor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255)),
-                ('name_ar', models.CharField(blank=True, default='', max_length=255)),
-                ('email', models.EmailField(blank=True, default='', max_length=254)),
-                ('phone', models.CharField(blank=True, default='', max_length=32)),
-                ('vat_number', models.CharField(blank=True, default='', max_length=15)),
-                ('cr_number', models.CharField(blank=True, default='', max_length=10)),
-                ('category', models.CharField(blank=True, db_index=True, default='', max_length=100)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('inactive', 'Inactive'), ('blocked', 'Blocked')], default='active', max_length=16)),
-                ('payment_terms', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('currency', models.CharField(default='SAR', max_length=3)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                ("name_ar", models.CharField(blank=True, default="", max_length=255)),
+                ("email", models.EmailField(blank=True, default="", max_length=254)),
+                ("phone", models.CharField(blank=True, default="", max_length=32)),
+                ("vat_number", models.CharField(blank=True, default="", max_length=15)),
+                ("cr_number", models.CharField(blank=True, default="", max_length=10)),
+                (
+                    "category",
+                    models.CharField(blank=True, db_index=True, default="", max_length=100),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("inactive", "Inactive"),
+                            ("blocked", "Blocked"),
+                        ],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("payment_terms", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("currency", models.CharField(default="SAR", max_length=3)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Department',
+            name="Department",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255)),
-                ('name_ar', models.CharField(blank=True, default='', max_length=255)),
-                ('code', models.CharField(max_length=50)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                ("name_ar", models.CharField(blank=True, default="", max_length=255)),
+                ("code", models.CharField(max_length=50)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('code'), name='procurement_department_code_ci_unique')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("code"),
+                        name="procurement_department_code_ci_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PurchaseOrder',
+            name="PurchaseOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('po_number', models.CharField(max_length=32, unique=True)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('pending_approval', 'Pending approval'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('completed', 'Completed')], db_index=True, default='draft', max_length=20)),
-                ('currency', models.CharField(default='SAR', max_length=3)),
-                ('notes', models.TextField(blank=True, default='')),
-                ('delivery_address', models.TextField(blank=True, default='')),
-                ('expected_delivery_date', models.DateField(blank=True, null=True)),
-                ('subtotal', models.DecimalField(decimal_places=2, default=0, max_digits=20)),
-                ('vat_amount', models.DecimalField(decimal_places=2, default=0, max_digits=20)),
-                ('total_amount', models.DecimalField(db_index=True, decimal_places=2, default=0, max_digits=20)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('rejected_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('rejection_reason', models.TextField(blank=True, default='')),
-                ('approval_comments', models.TextField(blank=True, default='')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='purchase_orders', to='procurement.department')),
-                ('vendor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='purchase_orders', to='procurement.vendor')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("po_number", models.CharField(max_length=32, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("pending_approval", "Pending approval"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("cancelled", "Cancelled"),
+                            ("completed", "Completed"),
+                        ],
+                        db_index=True,
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("currency", models.CharField(default="SAR", max_length=3)),
+                ("notes", models.TextField(blank=True, default="")),
+                ("delivery_address", models.TextField(blank=True, default="")),
+                ("expected_delivery_date", models.DateField(blank=True, null=True)),
+                ("subtotal", models.DecimalField(decimal_places=2, default=0, max_digits=20)),
+                ("vat_amount", models.DecimalField(decimal_places=2, default=0, max_digits=20)),
+                (
+                    "total_amount",
+                    models.DecimalField(db_index=True, decimal_places=2, default=0, max_digits=20),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                ("rejected_at", models.DateTimeField(blank=True, null=True)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("rejection_reason", models.TextField(blank=True, default="")),
+                ("approval_comments", models.TextField(blank=True, default="")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="purchase_orders",
+                        to="procurement.department",
+                    ),
+                ),
+                (
+                    "vendor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="purchase_orders",
+                        to="procurement.vendor",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PurchaseOrderEvent',
+            name="PurchaseOrderEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('submitted', 'Submitted'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('completed', 'Completed')], max_length=16)),
-                ('from_status', models.CharField(blank=True, default='', max_length=20)),
-                ('to_status', models.CharField(max_length=20)),
-                ('token_id', models.BigIntegerField(blank=True, null=True)),
-                ('note', models.TextField(blank=True, default='')),
-                ('occurred_at', models.DateTimeField(auto_now_add=True)),
-                ('purchase_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='procurement.purchaseorder')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("updated", "Updated"),
+                            ("submitted", "Submitted"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("cancelled", "Cancelled"),
+                            ("completed", "Completed"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("from_status", models.CharField(blank=True, default="", max_length=20)),
+                ("to_status", models.CharField(max_length=20)),
+                ("token_id", models.BigIntegerField(blank=True, null=True)),
+                ("note", models.TextField(blank=True, default="")),
+                ("occurred_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "purchase_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="procurement.purchaseorder",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['occurred_at', 'id'],
+                "ordering": ["occurred_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='PurchaseOrderItem',
+            name="PurchaseOrderItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_number', models.PositiveIntegerField()),
-                ('description', models.CharField(max_length=1000)),
-                ('quantity', models.DecimalField(decimal_places=3, max_digits=15)),
-                ('unit', models.CharField(blank=True, default='', max_length=32)),
-                ('unit_price', models.DecimalField(decimal_places=4, max_digits=19)),
-                ('vat_rate', models.DecimalField(decimal_places=2, default=15, max_digits=5)),
-                ('subtotal', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('vat_amount', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('total', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('purchase_order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='procurement.purchaseorder')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line_number", models.PositiveIntegerField()),
+                ("description", models.CharField(max_length=1000)),
+                ("quantity", models.DecimalField(decimal_places=3, max_digits=15)),
+                ("unit", models.CharField(blank=True, default="", max_length=32)),
+                ("unit_price", models.DecimalField(decimal_places=4, max_digits=19)),
+                ("vat_rate", models.DecimalField(decimal_places=2, default=15, max_digits=5)),
+                ("subtotal", models.DecimalField(decimal_places=2, max_digits=20)),
+                ("vat_amount", models.DecimalField(decimal_places=2, max_digits=20)),
+                ("total", models.DecimalField(decimal_places=2, max_digits=20)),
+                (
+                    "purchase_order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="procurement.purchaseorder",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['purchase_order_id', 'line_number'],
-                'constraints': [models.UniqueConstraint(fields=('purchase_order', 'line_number'), name='procurement_item_line_unique')],
+                "ordering": ["purchase_order_id", "line_number"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("purchase_order", "line_number"),
+                        name="procurement_item_line_unique",
+                    )
+                ],
             },
         ),
     ]

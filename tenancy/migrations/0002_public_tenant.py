@@ -13,7 +13,9 @@ def create_public_tenant(apps, schema_editor):
         defaults={"slug": "public", "name": "Waqti platform", "plan": "ultimate"},
     )
     for index, host in enumerate(PUBLIC_HOSTS):
-        Domain.objects.get_or_create(domain=host, defaults={"tenant": tenant, "is_primary": index == 0})
+        Domain.objects.get_or_create(
+            domain=host, defaults={"tenant": tenant, "is_primary": index == 0}
+        )
 
 
 def remove_public_tenant(apps, schema_editor):

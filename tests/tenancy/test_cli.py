@@ -25,29 +25,68 @@ def run(*args: str) -> str:
 
 def test_add_tenant_creates_schema_domains_and_plan(db, api, settings):
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, ".waqti.sa"]
-    output = run("add_tenant", "umbrella", "--name", "Umbrella KSA", "--domain", "umbrella.localhost",
-                 "--domain", "umbrella.waqti.sa", "--plan", "enterprise")
+    output = run(
+        "add_tenant",
+        "umbrella",
+        "--name",
+        "Umbrella KSA",
+        "--domain",
+        "umbrella.localhost",
+        "--domain",
+        "umbrella.waqti.sa",
+        "--plan",
+        "enterprise",
+    )
     assert "Created tenant umbrella" in output
     tenant = Tenant.objects.get(slug="umbrella")
-    assert (tenant.name, tenant.plan, tenant.schema_name) == ("Umbrella KSA", "enterprise", "t_umbrella")
+    assert (tenant.name, tenant.plan, tenant.schema_name) == (
+        "Umbrella KSA",
+        "enterprise",
+        "t_umbrella",
+    )
     assert schema_exists("t_umbrella")
     assert tenant.get_primary_domain().domain == "umbrella.localhost"
     token = issue_token(tenant, ["read"])
-    assert api("umbrella.waqti.sa", token).get("/api/v1/me").json()["data"]["tenant_id"] == "umbrella"
+    assert (
+        api("umbrella.waqti.sa", token).get("/api/v1/me").json()["data"]["tenant_id"] == "umbrella"
+    )
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["acme-corp", "--name", "Dup", "--domain", "dup.localhost", "--plan", "professional"],
-         "a tenant with slug 'acme-corp' already exists"),
-        (["fresh", "--name", "Dup", "--domain", "acme.localhost", "--plan", "professional"],
-         "domain 'acme.localhost' already belongs to a tenant"),
-        (["fresh", "--name", "X", "--domain", "fresh.localhost", "--plan", "gold"], "unknown plan 'gold'"),
-        (["Bad_Slug", "--name", "X", "--domain", "fresh.localhost", "--plan", "professional"], "invalid slug"),
-        (["fresh", "--name", "X", "--domain", "http://fresh.localhost:8000", "--plan", "professional"],
-         "invalid domain"),
-        (["fresh", "--name", " ", "--domain", "fresh.localhost", "--plan", "professional"], "name must not be empty"),
+        (
+            ["acme-corp", "--name", "Dup", "--domain", "dup.localhost", "--plan", "professional"],
+            "a tenant with slug 'acme-corp' already exists",
+        ),
+        (
+            ["fresh", "--name", "Dup", "--domain", "acme.localhost", "--plan", "professional"],
+            "domain 'acme.localhost' already belongs to a tenant",
+        ),
+        (
+            ["fresh", "--name", "X", "--domain", "fresh.localhost", "--plan", "gold"],
+            "unknown plan 'gold'",
+        ),
+        (
+            ["Bad_Slug", "--name", "X", "--domain", "fresh.localhost", "--plan", "professional"],
+            "invalid slug",
+        ),
+        (
+            [
+                "fresh",
+                "--name",
+                "X",
+                "--domain",
+                "http://fresh.localhost:8000",
+                "--plan",
+                "professional",
+            ],
+            "invalid domain",
+        ),
+        (
+            ["fresh", "--name", " ", "--domain", "fresh.localhost", "--plan", "professional"],
+            "name must not be empty",
+        ),
     ],
 )
 def test_add_tenant_refuses_bad_input_and_creates_nothing(db, args, message):
@@ -64,14 +103,25 @@ def test_add_tenant_failure_after_schema_creation_rolls_everything_back(db, monk
 
     monkeypatch.setattr(Domain.objects, "create", broken_create)
     with pytest.raises(RuntimeError):
-        run("add_tenant", "halfway", "--name", "Half", "--domain", "half.localhost", "--plan", "professional")
+        run(
+            "add_tenant",
+            "halfway",
+            "--name",
+            "Half",
+            "--domain",
+            "half.localhost",
+            "--plan",
+            "professional",
+        )
     connection.set_schema_to_public()
     assert not Tenant.objects.filter(slug="halfway").exists()
     assert not schema_exists("t_halfway")
 
 
 def test_issue_token_prints_only_the_token(db, api, acme):
-    output = run("issue_token", "acme-corp", "--name", "ERP Integration", "--abilities", "read,write")
+    output = run(
+        "issue_token", "acme-corp", "--name", "ERP Integration", "--abilities", "read,write"
+    )
     assert re.fullmatch(r"\d+\|[A-Za-z0-9]{40}\n", output)
     me = api(acme, output.strip()).get("/api/v1/me").json()["data"]
     assert (me["token_name"], me["abilities"]) == ("ERP Integration", ["read", "write"])
@@ -83,9 +133,22 @@ def test_issue_token_prints_only_the_token(db, api, acme):
         (["nobody", "--name", "x", "--abilities", "read"], "unknown tenant 'nobody'"),
         (["acme-corp", "--name", "x", "--abilities", "read,root"], "bad --abilities"),
         (["acme-corp", "--name", "x", "--abilities", ","], "bad --abilities"),
-        (["acme-corp", "--name", "x", "--abilities", "read", "--expires-at", "2001-01-01T00:00:00Z"],
-         "must be in the future"),
-        (["acme-corp", "--name", "x", "--abilities", "read", "--expires-at", "tomorrow"], "is not ISO 8601"),
+        (
+            [
+                "acme-corp",
+                "--name",
+                "x",
+                "--abilities",
+                "read",
+                "--expires-at",
+                "2001-01-01T00:00:00Z",
+            ],
+            "must be in the future",
+        ),
+        (
+            ["acme-corp", "--name", "x", "--abilities", "read", "--expires-at", "tomorrow"],
+            "is not ISO 8601",
+        ),
     ],
 )
 def test_issue_token_refuses_bad_input(db, acme, args, message):
@@ -97,8 +160,9 @@ def test_issue_token_refuses_bad_input(db, acme, args, message):
 
 def test_issue_token_with_expiry(db, acme):
     expires = (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    token_id = run("issue_token", "acme-corp", "--name", "Temp", "--abilities", "read",
-                   "--expires-at", expires).split("|")[0]
+    token_id = run(
+        "issue_token", "acme-corp", "--name", "Temp", "--abilities", "read", "--expires-at", expires
+    ).split("|")[0]
     with tenant_context(acme):
         assert ApiToken.objects.get(pk=token_id).expires_at is not None
 
@@ -121,7 +185,7 @@ def test_seed_demo_is_idempotent_and_prints_a_working_curl_line(db, api, acme):
     first = run("seed_demo")
     second = run("seed_demo")
     assert Tenant.objects.filter(slug="acme-corp").count() == 1
-    curl = [line for line in second.splitlines() if line.strip().startswith("curl")][0]
+    curl = next(line for line in second.splitlines() if line.strip().startswith("curl"))
     token = re.search(r"Bearer (\d+\|[A-Za-z0-9]{40})", curl).group(1)
     assert token not in first
     assert "http://acme.localhost:8000/api/v1/me" in curl

@@ -32,7 +32,13 @@ def test_me_answers_the_seed_shape(db, api, acme):
     assert response.status_code == 200
     body = response.json()
     assert list(body) == ["data"]
-    assert list(body["data"]) == ["tenant_id", "tenant_name", "token_name", "abilities", "last_used_at"]
+    assert list(body["data"]) == [
+        "tenant_id",
+        "tenant_name",
+        "token_name",
+        "abilities",
+        "last_used_at",
+    ]
     assert body["data"]["tenant_id"] == "acme-corp"
     assert body["data"]["tenant_name"] == "ACME Corporation"
     assert body["data"]["token_name"] == "ERP Integration"

@@ -36,9 +36,20 @@ def test_professional_limit_is_exact_across_four_gunicorn_workers(django_db_bloc
     with django_db_blocker.unblock(), throwaway_database(f"waqti_rl_{os.getpid()}") as database:
         env = server_env(database, REDIS_URL=os.environ["REDIS_URL"])
         manage(env, "migrate", "--noinput", "-v", "0")
-        manage(env, "add_tenant", "rl-exact", "--name", "RL", "--domain", "rl-exact.localhost",
-               "--plan", "professional")
-        token = manage(env, "issue_token", "rl-exact", "--name", "load", "--abilities", "read").strip()
+        manage(
+            env,
+            "add_tenant",
+            "rl-exact",
+            "--name",
+            "RL",
+            "--domain",
+            "rl-exact.localhost",
+            "--plan",
+            "professional",
+        )
+        token = manage(
+            env, "issue_token", "rl-exact", "--name", "load", "--abilities", "read"
+        ).strip()
         with gunicorn(env, workers=4) as port:
             # Warm every worker's host and token caches without spending the budget elsewhere.
             _wait_for_fresh_minute_window()
@@ -62,4 +73,6 @@ def test_professional_limit_is_exact_across_four_gunicorn_workers(django_db_bloc
         assert 1 <= int(headers["retry-after"]) <= 61
         payload = json.loads(body)
         assert payload["message"] == "Too Many Requests."
-        assert "60 requests per minute for the professional plan" in payload["errors"]["rate_limit"][0]
+        assert (
+            "60 requests per minute for the professional plan" in payload["errors"]["rate_limit"][0]
+        )

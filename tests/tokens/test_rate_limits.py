@@ -1,4 +1,4 @@
-"""Plan rate limits through HTTP: headers, 429s, windows, isolation — the clock is moved, never slept."""
+"""Plan rate limits over HTTP: headers, 429s, windows, isolation; the clock is moved, not slept."""
 
 from __future__ import annotations
 
@@ -69,7 +69,9 @@ def test_professional_tenant_gets_the_seeds_429_after_60_requests(db, api, acme,
     retry_after = int(refused["Retry-After"])
     assert 1 <= retry_after == reset - int(clock.now)
     assert headers_of(refused) == {
-        "X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset),
+        "X-RateLimit-Limit": "60",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": str(reset),
     }
     body = refused.json()
     assert body["message"] == "Too Many Requests."
@@ -103,7 +105,10 @@ def test_minute_refusals_do_not_consume_the_daily_quota(db, api, acme, clock, li
     refused = client.get("/api/v1/me")
     assert refused.status_code == 429
     assert refused["X-RateLimit-Limit"] == "3"
-    assert "Daily quota of 3 requests for the professional plan exhausted" in refused.json()["errors"]["rate_limit"][0]
+    assert (
+        "Daily quota of 3 requests for the professional plan exhausted"
+        in refused.json()["errors"]["rate_limit"][0]
+    )
     assert int(refused["Retry-After"]) == int(refused["X-RateLimit-Reset"]) - int(clock.now)
 
 
@@ -134,7 +139,9 @@ def test_all_tokens_of_a_tenant_share_one_budget(db, api, acme, clock, limits):
     assert [second.get("/api/v1/me").status_code for _ in range(2)] == [200, 429]
 
 
-def test_one_tenant_exhausting_its_budget_never_affects_another(db, api, acme, globex, clock, limits):
+def test_one_tenant_exhausting_its_budget_never_affects_another(
+    db, api, acme, globex, clock, limits
+):
     limits(professional=(2, None), enterprise=(2, None))
     acme_client = api(acme, issue_token(acme, ["read"]))
     globex_client = api(globex, issue_token(globex, ["read"]))
@@ -174,8 +181,10 @@ def test_bad_tokens_are_limited_per_ip_before_any_token_lookup(db, api, acme, cl
     assert not [q for q in queries if "tokens_apitoken" in q["sql"]]
     assert refused["X-RateLimit-Limit"] == "3" and refused["X-RateLimit-Remaining"] == "0"
     assert int(refused["Retry-After"]) >= 1
-    assert re.match(r"Too many requests with a missing or invalid token from this address",
-                    refused.json()["errors"]["rate_limit"][0])
+    assert re.match(
+        r"Too many requests with a missing or invalid token from this address",
+        refused.json()["errors"]["rate_limit"][0],
+    )
     # Another address is not affected, and neither is a valid token from the blocked one.
     assert api(acme, headers={}).get("/api/v1/me", headers={}).status_code == 429
     other_ip = api(acme)
@@ -190,7 +199,10 @@ def test_client_ip_comes_from_proxy_header_only_when_configured(db, api, acme, c
     # Unconfigured: the header is ignored, REMOTE_ADDR is the key and it is exhausted.
     assert spoofing.get("/api/v1/me", headers={"X-Forwarded-For": "2.2.2.2"}).status_code == 429
     settings.WAQTI_CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
-    assert spoofing.get("/api/v1/me", headers={"X-Forwarded-For": "9.9.9.9, 3.3.3.3"}).status_code == 401
+    assert (
+        spoofing.get("/api/v1/me", headers={"X-Forwarded-For": "9.9.9.9, 3.3.3.3"}).status_code
+        == 401
+    )
     assert spoofing.get("/api/v1/me", headers={"X-Forwarded-For": "3.3.3.3"}).status_code == 429
 
 

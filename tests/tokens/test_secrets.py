@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -51,7 +53,7 @@ def test_parse_bearer_accepts_the_seed_example_and_any_scheme_case():
         f"Bearer 3|{GOOD_SECRET}x",
         f"Bearer 3|{GOOD_SECRET[:-1]}-",
         f"Bearer 3|{GOOD_SECRET[:-1]}é",
-        f"Bearer ３|{GOOD_SECRET}",
+        f"Bearer \uff13|{GOOD_SECRET}",  # fullwidth digit three
         f"Bearer 3|{GOOD_SECRET[:-1]}\x00",
         f"Bearer 3|{GOOD_SECRET}|{GOOD_SECRET}",
         "Bearer " + "9" * 8192,
@@ -74,10 +76,8 @@ def test_parse_bearer_raises_only_malformed_token_on_any_text(header):
 
 @given(st.binary(max_size=200))
 def test_parse_bearer_survives_any_bytes_decoded_as_latin1(raw):
-    try:
+    with contextlib.suppress(MalformedToken):
         parse_bearer(raw.decode("latin-1"))
-    except MalformedToken:
-        pass
 
 
 def test_hash_is_peppered_hmac_and_verification_is_exact(settings):

@@ -24,17 +24,29 @@ def admin(db, api, acme):
 
 
 def test_create_returns_201_with_plaintext_once(admin, api, acme):
-    response = admin.post("/api/v1/tokens", {"name": "New Token Name", "abilities": ["read", "write"]})
+    response = admin.post(
+        "/api/v1/tokens", {"name": "New Token Name", "abilities": ["read", "write"]}
+    )
     assert response.status_code == 201
     data = response.json()["data"]
-    assert list(data) == ["id", "name", "abilities", "token", "created_at", "expires_at", "last_used_at"]
+    assert list(data) == [
+        "id",
+        "name",
+        "abilities",
+        "token",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+    ]
     assert data["name"] == "New Token Name"
     assert data["abilities"] == ["read", "write"]
     assert data["expires_at"] is None and data["last_used_at"] is None
     match = TOKEN_RE.match(data["token"])
     assert match and int(match.group(1)) == data["id"]
     # The new token works, and its secret is never shown again nor stored.
-    assert api(acme, data["token"]).get("/api/v1/me").json()["data"]["token_name"] == "New Token Name"
+    assert (
+        api(acme, data["token"]).get("/api/v1/me").json()["data"]["token_name"] == "New Token Name"
+    )
     shown = admin.get(f"/api/v1/tokens/{data['id']}").json()["data"]
     assert list(shown) == TOKEN_FIELDS
     secret = data["token"].split("|")[1]
@@ -48,7 +60,11 @@ def test_create_with_expiry_and_duplicate_abilities(admin):
     expires = (timezone.now() + timedelta(days=30)).replace(microsecond=0)
     response = admin.post(
         "/api/v1/tokens",
-        {"name": "Temporary Access", "abilities": ["read", "read"], "expires_at": expires.isoformat()},
+        {
+            "name": "Temporary Access",
+            "abilities": ["read", "read"],
+            "expires_at": expires.isoformat(),
+        },
     )
     assert response.status_code == 201
     data = response.json()["data"]
@@ -97,7 +113,11 @@ def test_list_never_shows_secrets_or_revoked_tokens(admin, acme):
 
 
 def test_show_unknown_or_junk_id_is_404(admin):
-    for path in ("/api/v1/tokens/999999", "/api/v1/tokens/abc", "/api/v1/tokens/99999999999999999999"):
+    for path in (
+        "/api/v1/tokens/999999",
+        "/api/v1/tokens/abc",
+        "/api/v1/tokens/99999999999999999999",
+    ):
         response = admin.get(path)
         assert response.status_code == 404, path
         assert response.json() == {"message": "Not found.", "errors": {}}
@@ -124,7 +144,11 @@ def test_regenerate_keeps_identity_and_kills_old_secret_without_grace(admin, api
     response = admin.post(f"/api/v1/tokens/{token_id}/regenerate")
     assert response.status_code == 200
     data = response.json()["data"]
-    assert (data["id"], data["name"], data["abilities"]) == (token_id, "ERP Sync", ["read", "write"])
+    assert (data["id"], data["name"], data["abilities"]) == (
+        token_id,
+        "ERP Sync",
+        ["read", "write"],
+    )
     assert data["token"] != old and data["token"].startswith(f"{token_id}|")
     assert api(acme, old).get("/api/v1/me").status_code == 401
     assert api(acme, data["token"]).get("/api/v1/me").status_code == 200
@@ -133,7 +157,9 @@ def test_regenerate_keeps_identity_and_kills_old_secret_without_grace(admin, api
 def test_regenerate_with_grace_period_keeps_old_secret_until_it_ends(admin, api, acme):
     old = issue_token(acme, ["read"], name="ERP Sync")
     token_id = old.split("|")[0]
-    new = admin.post(f"/api/v1/tokens/{token_id}/regenerate", {"grace_period_minutes": 60}).json()["data"]
+    new = admin.post(f"/api/v1/tokens/{token_id}/regenerate", {"grace_period_minutes": 60}).json()[
+        "data"
+    ]
     assert api(acme, old).get("/api/v1/me").status_code == 200
     assert api(acme, new["token"]).get("/api/v1/me").status_code == 200
     later = timezone.now() + timedelta(minutes=61)
@@ -161,13 +187,19 @@ def test_every_token_endpoint_needs_admin(db, api, acme, abilities):
         ("DELETE", f"/api/v1/tokens/{target}"),
         ("POST", f"/api/v1/tokens/{target}/regenerate"),
     ]:
-        response = client.request(method, path, {"name": "x", "abilities": ["read"]} if method == "POST" else None)
+        response = client.request(
+            method, path, {"name": "x", "abilities": ["read"]} if method == "POST" else None
+        )
         assert response.status_code == 403, (method, path)
         assert response.json() == forbidden("admin")
 
 
 def test_token_endpoints_without_token_are_401(db, api, acme):
-    for method, path in [("GET", "/api/v1/tokens"), ("POST", "/api/v1/tokens"), ("DELETE", "/api/v1/tokens/1")]:
+    for method, path in [
+        ("GET", "/api/v1/tokens"),
+        ("POST", "/api/v1/tokens"),
+        ("DELETE", "/api/v1/tokens/1"),
+    ]:
         response = api(acme).request(method, path)
         assert response.status_code == 401 and response.json() == UNAUTHENTICATED
         assert response["WWW-Authenticate"] == "Bearer"

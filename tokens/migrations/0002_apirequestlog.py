@@ -4,31 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tokens', '0001_initial'),
+        ("tokens", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApiRequestLog',
+            name="ApiRequestLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField(db_index=True)),
-                ('token_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('token_name', models.CharField(blank=True, default='', max_length=255)),
-                ('method', models.CharField(max_length=10)),
-                ('path', models.CharField(max_length=2048)),
-                ('query_string', models.CharField(blank=True, default='', max_length=2048)),
-                ('status', models.PositiveSmallIntegerField()),
-                ('duration_ms', models.FloatField()),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, default='', max_length=512)),
-                ('request_id', models.CharField(blank=True, default='', max_length=128)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(db_index=True)),
+                ("token_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                ("token_name", models.CharField(blank=True, default="", max_length=255)),
+                ("method", models.CharField(max_length=10)),
+                ("path", models.CharField(max_length=2048)),
+                ("query_string", models.CharField(blank=True, default="", max_length=2048)),
+                ("status", models.PositiveSmallIntegerField()),
+                ("duration_ms", models.FloatField()),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, default="", max_length=512)),
+                ("request_id", models.CharField(blank=True, default="", max_length=128)),
             ],
             options={
-                'ordering': ['-occurred_at', '-id'],
-                'indexes': [models.Index(fields=['token_id', '-occurred_at'], name='tokens_apir_token_i_344d60_idx')],
+                "ordering": ["-occurred_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["token_id", "-occurred_at"], name="tokens_apir_token_i_344d60_idx"
+                    )
+                ],
             },
         ),
     ]

@@ -28,8 +28,11 @@ def unauthenticated_body() -> dict[str, Any]:
 
 def _flatten(detail: Any) -> list[str]:
     if isinstance(detail, dict):
-        return [f"{key}: {msg}" if key != "non_field_errors" else msg
-                for key, value in detail.items() for msg in _flatten(value)]
+        return [
+            f"{key}: {msg}" if key != "non_field_errors" else msg
+            for key, value in detail.items()
+            for msg in _flatten(value)
+        ]
     if isinstance(detail, list):
         return [msg for item in detail for msg in _flatten(item)]
     return [str(detail)]
@@ -84,7 +87,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         response["WWW-Authenticate"] = "Bearer"
         response.data = unauthenticated_body()
     elif isinstance(exc, MissingAbility):
-        response.data = error_body(_("This action is unauthorized."), {"ability": [str(exc.detail)]})
+        response.data = error_body(
+            _("This action is unauthorized."), {"ability": [str(exc.detail)]}
+        )
     elif isinstance(exc, exceptions.PermissionDenied | DjangoPermissionDenied):
         response.data = error_body(_("This action is unauthorized."), {})
     elif isinstance(exc, RateLimited):
@@ -124,5 +129,7 @@ def json_bad_request(request: HttpRequest, exception: Exception | None = None) -
     return JsonResponse(error_body(_("Bad request."), {}), status=400)
 
 
-def json_permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def json_permission_denied(
+    request: HttpRequest, exception: Exception | None = None
+) -> JsonResponse:
     return JsonResponse(error_body(_("This action is unauthorized."), {}), status=403)

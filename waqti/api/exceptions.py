@@ -18,7 +18,9 @@ class MissingAbility(exceptions.PermissionDenied):
 
     def __init__(self, ability: str) -> None:
         self.ability = ability
-        super().__init__(detail=_("Token does not have '%(ability)s' ability") % {"ability": ability})
+        super().__init__(
+            detail=_("Token does not have '%(ability)s' ability") % {"ability": ability}
+        )
 
 
 class Conflict(exceptions.APIException):

@@ -17,7 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("slug", help="tenant id seen by clients, e.g. acme-corp")
         parser.add_argument("--name", required=True, help='display name, e.g. "ACME Corporation"')
         parser.add_argument(
-            "--domain", action="append", required=True, dest="domains",
+            "--domain",
+            action="append",
+            required=True,
+            dest="domains",
             help="host serving the tenant, e.g. acme.waqti.sa (repeatable; first is primary)",
         )
         parser.add_argument("--plan", required=True, help=f"one of: {', '.join(Plan.values)}")
@@ -26,7 +29,9 @@ class Command(BaseCommand):
         self.stderr.write(f"Creating tenant {options['slug']!r} (migrating its schema)...")
         try:
             tenant = tenant_create(
-                slug=options["slug"], name=options["name"], domains=options["domains"],
+                slug=options["slug"],
+                name=options["name"],
+                domains=options["domains"],
                 plan=options["plan"],
             )
         except TenantError as exc:

@@ -35,7 +35,9 @@ class Command(BaseCommand):
         tenant = tenant_by_slug(DEMO_SLUG)
         if tenant is None:
             self.stderr.write(f"Creating demo tenant {DEMO_SLUG} at {DEMO_HOST} ...")
-            tenant = tenant_create(slug=DEMO_SLUG, name=DEMO_NAME, domains=[DEMO_HOST], plan="professional")
+            tenant = tenant_create(
+                slug=DEMO_SLUG, name=DEMO_NAME, domains=[DEMO_HOST], plan="professional"
+            )
         else:
             self.stderr.write(f"Demo tenant {DEMO_SLUG} exists; keeping its data.")
         with tenant_context(tenant):

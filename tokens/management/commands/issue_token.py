@@ -21,7 +21,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
         parser.add_argument("--name", required=True)
-        parser.add_argument("--abilities", required=True, help=f"comma-separated: {','.join(ALL_ABILITIES)}")
+        parser.add_argument(
+            "--abilities", required=True, help=f"comma-separated: {','.join(ALL_ABILITIES)}"
+        )
         parser.add_argument("--expires-at", dest="expires_at", help="ISO 8601, in the future")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -48,7 +50,9 @@ class Command(BaseCommand):
                 raise CommandError("--expires-at must be in the future")
         with tenant_context(tenant):
             issued = token_create(
-                name=name, abilities=abilities, expires_at=expires_at,
+                name=name,
+                abilities=abilities,
+                expires_at=expires_at,
                 actor=Actor(label="cli:issue_token"),
             )
         self.stdout.write(issued.plaintext)

@@ -25,4 +25,6 @@ class Command(BaseCommand):
             total += count
             if count:
                 self.stdout.write(f"{tenant.slug}: pruned {count} token(s)")
-        self.stdout.write(f"Pruned {total} token(s) revoked or expired over {options['days']} days ago.")
+        self.stdout.write(
+            f"Pruned {total} token(s) revoked or expired over {options['days']} days ago."
+        )
