@@ -19,13 +19,12 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 from django.conf import settings
 
 from tests.helpers import UNAUTHENTICATED
+from tests.live_server import manage, throwaway_database
 
 pytestmark = pytest.mark.browser
 
@@ -81,33 +80,6 @@ def free_port() -> int:
     pytest.skip(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
-def e2e_database_url() -> str:
-    """The configured database URL with ``_e2e`` appended to the database name."""
-    parts = urlsplit(settings.DATABASE_URL)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_e2e"))
-
-
-def run_sql_on_server(database_url: str, sql: str) -> None:
-    parts = urlsplit(database_url)
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stderr}"
-    return result.stdout
-
-
 def poll(check: Callable[[], bool], seconds: float, what: str) -> None:
     """Wait for a real process (not a clock): ask again every 0.2 s until ``seconds`` pass."""
     deadline = time.monotonic() + seconds
@@ -145,67 +117,62 @@ def is_healthy(port: int) -> bool:
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     """A migrated throwaway database with one tenant and its admin, served by runserver."""
-    database_url = e2e_database_url()
-    database = urlsplit(database_url).path.lstrip("/")
-    drop = f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_DEBUG": "1",
-        "PORT": str(port),
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("WAQTI_TEST_DATABASE", None)
     process: subprocess.Popen[bytes] | None = None
     SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        run_sql_on_server(database_url, drop)
-        run_sql_on_server(database_url, f'CREATE DATABASE "{database}"')
-        manage(env, "migrate", "--noinput", "-v", "0")
-        manage(
-            env,
-            "add_tenant",
-            TENANT_SLUG,
-            "--name",
-            "E2E Trading",
-            "--domain",
-            HOST,
-            "--plan",
-            "professional",
-        )
-        manage(
-            env,
-            "create_tenant_admin",
-            TENANT_SLUG,
-            "--email",
-            ADMIN_EMAIL,
-            "--password",
-            ADMIN_PASSWORD,
-        )
-        with SERVER_LOG.open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+    with throwaway_database(f"{settings.DATABASES['default']['NAME']}_e2e") as database_url:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "DJANGO_DEBUG": "1",
+            "PORT": str(port),
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("WAQTI_TEST_DATABASE", None)
+        try:
+            manage(env, "migrate", "--noinput", "-v", "0")
+            manage(
+                env,
+                "add_tenant",
+                TENANT_SLUG,
+                "--name",
+                "E2E Trading",
+                "--domain",
+                HOST,
+                "--plan",
+                "professional",
             )
-        poll(
-            lambda: process.poll() is None and is_healthy(port),
-            STARTUP_SECONDS,
-            f"the server on port {port} (log: {SERVER_LOG})",
-        )
-        yield Server(port=port)
-    finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-        run_sql_on_server(database_url, drop)
+            manage(
+                env,
+                "create_tenant_admin",
+                TENANT_SLUG,
+                "--email",
+                ADMIN_EMAIL,
+                "--password",
+                ADMIN_PASSWORD,
+            )
+            with SERVER_LOG.open("wb") as log:
+                process = subprocess.Popen(
+                    [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            poll(
+                lambda: process.poll() is None and is_healthy(port),
+                STARTUP_SECONDS,
+                f"the server on port {port} (log: {SERVER_LOG})",
+            )
+            yield Server(port=port)
+        finally:
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=5)
 
 
 @pytest.fixture
