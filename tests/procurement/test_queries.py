@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -42,8 +43,9 @@ def test_queries_list_of_100_purchase_orders_is_constant(clients, make, acme, in
     assert sum(len(order["items"]) for order in body["data"]) > 200
     assert large == small
     # count, the page with vendor and department joined, every order's lines in one query, and
-    # the tenant's search_path (the token itself comes from the per-worker cache).
-    assert large <= 4, large
+    # the tenant's search_path; plus the token by primary key when there is no Redis to
+    # validate the per-worker token cache.
+    assert large <= (4 if settings.WAQTI_TOKEN_CACHE else 5), large
 
 
 def test_queries_list_of_vendors_is_constant(clients, make, acme):

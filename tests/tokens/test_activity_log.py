@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -23,6 +23,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from tenancy.models import Tenant
 from tests.helpers import UNAUTHENTICATED, forbidden, issue_token
+from tests.live_server import database_url
 from tokens import activity
 from tokens.activity import ActivityBuffer, LogEntry
 from tokens.gunicorn_hooks import worker_exit
@@ -340,11 +341,9 @@ def test_background_thread_writes_on_its_own_connection(db, acme):
 def test_normal_process_exit_writes_the_buffer(db, acme):
     """A real process with the thread on and a long interval: only the exit flush can write."""
     request_id = f"exit-{uuid.uuid4().hex}"
-    db = connection.settings_dict
-    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgresql://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url(connection.settings_dict["NAME"]),
         "WAQTI_ACTIVITY_BACKGROUND_FLUSH": "1",
         "WAQTI_ACTIVITY_FLUSH_SECONDS": "60",
         "DJANGO_SETTINGS_MODULE": "waqti.settings",
