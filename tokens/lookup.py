@@ -4,6 +4,11 @@ The cache holds immutable snapshots of token rows. A snapshot is trusted only wh
 token version in the shared cache (Redis) is unchanged: revoke and regenerate bump that version,
 so every process sees the change on its very next request. When the shared cache cannot be read,
 or is process-local (no REDIS_URL), every lookup goes to PostgreSQL.
+
+Steady state, one Redis round trip per request: a script checks the snapshot's version and counts
+the tenant's plan windows together (``tokens.ratelimit.count_windows_at_version``); the counts
+ride on the returned token for ``PlanRateThrottle``. If the version moved, nothing was counted
+and the slow path re-reads the row (and the throttle counts on its own).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from django.db import connection
 
 from tokens import secrets
 from tokens.models import ApiToken
+from tokens.ratelimit import WindowUsage, count_windows_at_version, shared_redis
+from tokens.throttling import PLAN_KEY, plan_windows
 
 logger = logging.getLogger("waqti.tokens")
 
@@ -42,11 +49,13 @@ class TokenSnapshot:
     revoked_at: datetime | None
     last_used_at: datetime | None
     created_at: datetime
-    version: str
+    version: bytes  # the raw value of the tenant's version key when the row was read
     loaded_at: float
+    # Set only on the per-request copy ``find_token`` returns after counting the plan windows.
+    plan_usages: list[WindowUsage] | None = None
 
     @classmethod
-    def from_row(cls, row: ApiToken, version: str, loaded_at: float) -> TokenSnapshot:
+    def from_row(cls, row: ApiToken, version: bytes, loaded_at: float) -> TokenSnapshot:
         return cls(
             id=row.pk,
             name=row.name,
@@ -87,6 +96,7 @@ class TokenSnapshot:
             created_at=self.created_at,
         )
         token._state.adding = False
+        token.plan_usages = self.plan_usages  # type: ignore[attr-defined]
         return token
 
 
@@ -107,17 +117,26 @@ class TokenCache:
         with self._lock:
             self._snapshots.clear()
 
-    def current_version(self) -> str | None:
-        """The tenant's token version from the shared cache; None when it cannot be read."""
+    def current_version(self) -> bytes | None:
+        """The tenant's token version (raw, as stored) from the shared cache; None when it
+        cannot be read."""
         try:
-            version = cache.get(VERSION_KEY)
+            version = self._read_version()
             if version is None:
                 cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-                version = cache.get(VERSION_KEY)
-        except Exception:  # noqa: BLE001 - Redis down: fall back to PostgreSQL
+                version = self._read_version()
+        except Exception:  # Redis down: fall back to PostgreSQL
             self.clear()
             return None
         return version
+
+    @staticmethod
+    def _read_version() -> bytes | None:
+        redis = shared_redis() if settings.RATELIMIT_USE_CACHE == "default" else None
+        if redis is not None:  # raw bytes, comparable inside the counting script
+            return redis.client.get(cache.make_key(VERSION_KEY))
+        version = cache.get(VERSION_KEY)
+        return None if version is None else str(version).encode()
 
     def invalidate_tenant(self) -> None:
         """Bump the current tenant's version so every process drops its snapshots."""
@@ -133,9 +152,10 @@ class TokenCache:
             logger.exception("could not bump the token version; other workers notice within %ss",
                              MAX_SNAPSHOT_AGE_SECONDS)
 
-    def get(self, token_id: int, version: str) -> TokenSnapshot | None:
+    def get(self, token_id: int, version: bytes | None = None) -> TokenSnapshot | None:
+        """The snapshot of ``token_id`` if it is young enough and (when given) at ``version``."""
         snapshot = self._snapshots.get((connection.schema_name, token_id))
-        if snapshot is None or snapshot.version != version:
+        if snapshot is None or (version is not None and snapshot.version != version):
             return None
         if self.clock() - snapshot.loaded_at > MAX_SNAPSHOT_AGE_SECONDS:
             return None
@@ -158,9 +178,15 @@ token_cache = TokenCache()
 def find_token(token_id: int, secret: str, now: datetime) -> TokenSnapshot | None:
     """The usable token with this id and secret in the current schema, or None.
 
-    Steady state with Redis: zero PostgreSQL queries (snapshot validated by version).
-    Otherwise: one query by primary key.
+    Steady state with Redis: zero PostgreSQL queries and one Redis call, which validates the
+    snapshot's version and counts the plan windows. Otherwise: one query by primary key.
     """
+    if token_cache.enabled:
+        snapshot = token_cache.get(token_id)
+        if snapshot is not None and snapshot.accepts(secret, now):
+            counted = _count_plan_at_version(snapshot)
+            if counted is not None:
+                return counted
     version = token_cache.current_version() if token_cache.enabled else None
     if version is not None:
         snapshot = token_cache.get(token_id, version)
@@ -169,10 +195,24 @@ def find_token(token_id: int, secret: str, now: datetime) -> TokenSnapshot | Non
     row = ApiToken.objects.filter(pk=token_id).first()
     if row is None:
         return None
-    snapshot = TokenSnapshot.from_row(row, version or "", token_cache.clock())
+    snapshot = TokenSnapshot.from_row(row, version or b"", token_cache.clock())
     if version is not None:
         token_cache.put(snapshot)
     return snapshot if snapshot.accepts(secret, now) else None
+
+
+def _count_plan_at_version(snapshot: TokenSnapshot) -> TokenSnapshot | None:
+    """A copy of ``snapshot`` carrying the plan counts if its version is still current."""
+    tenant = getattr(connection, "tenant", None)
+    plan = getattr(tenant, "plan", None)
+    redis = shared_redis() if settings.RATELIMIT_USE_CACHE == "default" else None
+    if plan is None or redis is None:
+        return None
+    usages = count_windows_at_version(
+        redis, windows=plan_windows(plan), key=PLAN_KEY,
+        version_key=cache.make_key(VERSION_KEY), version=snapshot.version,
+    )
+    return None if usages is None else replace(snapshot, plan_usages=usages)
 
 
 def is_cached(token_id: int) -> bool:

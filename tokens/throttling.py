@@ -9,11 +9,26 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from tenancy.plans import plan_limits
-from tokens.ratelimit import WindowUsage, count_request
+from tokens.ratelimit import Window, WindowUsage, count_windows
 from waqti.api.exceptions import RateLimited
 
 MINUTE = 60
 DAY = 86_400
+# The counters' key within the tenant: the cache key function adds the tenant's schema.
+PLAN_KEY = "tenant"
+
+
+def plan_windows(plan: str) -> list[Window]:
+    """The plan's windows, minute first; a window without a limit is not counted at all."""
+    limits = plan_limits(plan)
+    return [
+        Window(f"waqti.plan.{label}", limit, period)
+        for label, limit, period in (
+            ("minute", limits.per_minute, MINUTE),
+            ("day", limits.per_day, DAY),
+        )
+        if limit is not None
+    ]
 
 
 class PlanRateThrottle(BaseThrottle):
@@ -28,24 +43,23 @@ class PlanRateThrottle(BaseThrottle):
         if request.auth is None:
             return True
         tenant = request._request.tenant
-        limits = plan_limits(tenant.plan)
-        windows: list[tuple[str, WindowUsage]] = []
-        for label, limit, period in (("minute", limits.per_minute, MINUTE), ("day", limits.per_day, DAY)):
-            if limit is None:
-                continue
-            usage = count_request(
-                request._request, group=f"waqti.plan.{label}", key="tenant", limit=limit, period=period
-            )
-            if usage is None:  # cache unreachable: serve without limits
-                return True
-            windows.append((label, usage))
-            if usage.exceeded:
-                request._request.rate_limit_headers = usage.headers()
-                self.refusal = self._refusal(label, usage, tenant.plan)
-                return False
-        if windows:
-            _, closest = min(windows, key=lambda item: item[1].remaining)
-            request._request.rate_limit_headers = closest.headers()
+        windows = plan_windows(tenant.plan)
+        if not windows:
+            return True
+        # Usually counted already, in the same Redis call that validated the token's snapshot.
+        usages = getattr(request.auth, "plan_usages", None)
+        if usages is None:
+            usages = count_windows(request._request, windows=windows, key=PLAN_KEY)
+        if usages is None:  # cache unreachable: serve without limits
+            return True
+        last = usages[-1]
+        if last.exceeded:
+            label = "minute" if windows[len(usages) - 1].period == MINUTE else "day"
+            request._request.rate_limit_headers = last.headers()
+            self.refusal = self._refusal(label, last, tenant.plan)
+            return False
+        closest = min(usages, key=lambda usage: usage.remaining)
+        request._request.rate_limit_headers = closest.headers()
         return True
 
     def _refusal(self, label: str, usage: WindowUsage, plan: str) -> RateLimited:
