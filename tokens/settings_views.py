@@ -2,12 +2,15 @@
 
 Session authentication with CSRF protection; only tenant admins (``is_staff``, see
 tokens.user_services.is_tenant_admin) get past ``admin_required``. A token's plaintext travels
-from the POST that created it to exactly one GET through a one-time session value (in the
-tenant's session table for that one redirect; popped, and the page sent with no-store).
+from the POST that created it to exactly one GET in a short-lived, signed, HttpOnly cookie scoped
+to that token's "issued" page, which deletes it and is sent with no-store: the plaintext is never
+written on the server (not even in the session table), and a redirect never followed leaves it
+only in the admin's own browser for at most ISSUED_COOKIE_SECONDS.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
@@ -40,7 +43,9 @@ from tokens.user_services import is_tenant_admin
 # The seed: "Rotate regularly - Regenerate tokens every 90 days".
 ROTATION_AGE = timedelta(days=90)
 JUST_NOW = timedelta(minutes=1)
-ISSUED_SESSION_KEY = "settings:issued-token"
+ISSUED_COOKIE = "waqti_issued_token_{token_id}"
+ISSUED_COOKIE_SALT = "tokens.settings.issued"
+ISSUED_COOKIE_SECONDS = 120
 RECENT_REQUESTS_SHOWN = 50
 
 # Failed logins per client IP and e-mail address; the cache key carries the tenant's schema.
@@ -199,12 +204,25 @@ def token_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _remember_issued(request: HttpRequest, issued: services.IssuedToken, action: str) -> None:
-    request.session[ISSUED_SESSION_KEY] = {
-        "token_id": issued.token.pk,
-        "plaintext": issued.plaintext,
-        "action": action,
-    }
+def _issued_path(token_id: int) -> str:
+    return reverse("settings-token-issued", kwargs={"token_id": token_id})
+
+
+def _redirect_with_issued(issued: services.IssuedToken, action: str) -> HttpResponse:
+    """Redirect to the token's "issued" page, handing it the plaintext in a one-time cookie."""
+    path = _issued_path(issued.token.pk)
+    response = HttpResponseRedirect(path)
+    response.set_signed_cookie(
+        ISSUED_COOKIE.format(token_id=issued.token.pk),
+        json.dumps({"token_id": issued.token.pk, "plaintext": issued.plaintext, "action": action}),
+        salt=ISSUED_COOKIE_SALT,
+        max_age=ISSUED_COOKIE_SECONDS,
+        path=path,
+        secure=not settings.DEBUG,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
 
 
 @admin_required
@@ -213,28 +231,32 @@ def token_create(request: HttpRequest) -> HttpResponse:
     form = TokenCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         issued = services.token_create(**form.service_arguments(), actor=_actor(request))
-        _remember_issued(request, issued, "created")
-        return redirect("settings-token-issued", token_id=issued.token.pk)
+        return _redirect_with_issued(issued, "created")
     status = 422 if request.method == "POST" else 200
     return _page(request, "token_create.html", {"form": form}, status=status)
 
 
 @admin_required
 def token_issued(request: HttpRequest, token_id: int) -> HttpResponse:
-    """Shows the plaintext once: the session value is popped by the first GET."""
+    """Shows the plaintext once: the one-time cookie is deleted by the first GET."""
     token = _token_or_none(token_id, live_only=False)
     if token is None:
         return _not_found(request)
-    issued = request.session.get(ISSUED_SESSION_KEY)
     plaintext = None
     action = None
+    cookie = ISSUED_COOKIE.format(token_id=token.pk)
+    raw = request.get_signed_cookie(
+        cookie, default=None, salt=ISSUED_COOKIE_SALT, max_age=ISSUED_COOKIE_SECONDS
+    )
+    issued = json.loads(raw) if raw else None
     if issued and issued.get("token_id") == token.pk:
-        del request.session[ISSUED_SESSION_KEY]
         plaintext = issued["plaintext"]
         action = issued["action"]
-    return _page(
+    response = _page(
         request, "token_issued.html", {"token": token, "plaintext": plaintext, "action": action}
     )
+    response.delete_cookie(cookie, path=_issued_path(token.pk), samesite="Strict")
+    return response
 
 
 @admin_required
@@ -263,8 +285,7 @@ def token_regenerate(request: HttpRequest, token_id: int) -> HttpResponse:
             grace_period_minutes=form.cleaned_data["grace_period_minutes"],
             actor=_actor(request),
         )
-        _remember_issued(request, issued, "regenerated")
-        return redirect("settings-token-issued", token_id=token.pk)
+        return _redirect_with_issued(issued, "regenerated")
     status = 422 if request.method == "POST" else 200
     return _page(request, "token_regenerate.html", {"token": token, "form": form}, status=status)
 

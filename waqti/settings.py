@@ -226,6 +226,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "settings-login"
+# Messages live only in the browser (signed cookie): the admin's one-time token message must
+# never be written to the session table.
+MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
 # --- I18n ----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
