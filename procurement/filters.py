@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
 
 from procurement.models import PurchaseOrder, Vendor
 
@@ -130,3 +131,19 @@ class PurchaseOrderFilter(django_filters.FilterSet):
             "max_amount",
             "search",
         ]
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, skipping the form when the query names none of the filters.
+
+    With no filter parameter every filter sees an empty value and returns the queryset as is;
+    building and validating the form for that was about a tenth of a list request.
+    """
+
+    def filter_queryset(self, request: Any, queryset: QuerySet, view: Any) -> QuerySet:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and not (
+            request.query_params.keys() & filterset_class.base_filters.keys()
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -15,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from procurement import services
-from procurement.filters import PurchaseOrderFilter, VendorFilter
+from procurement.filters import FilterBackend, PurchaseOrderFilter, VendorFilter
 from procurement.models import Department, PurchaseOrder, Vendor
 from procurement.serializers import (
     ApproveInputSerializer,
@@ -47,7 +46,7 @@ class CrudViewSet(ApiViewSet):
     """
 
     lookup_value_regex = ID_PATTERN
-    filter_backends = [DjangoFilterBackend, SortingFilter]
+    filter_backends = [FilterBackend, SortingFilter]
     output_serializer: type[Serializer]
     input_serializer: type[Serializer]
 

