@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,27 @@ def _fresh_state(request: pytest.FixtureRequest) -> Iterator[None]:
     resolver._checked_at = float("-inf")
     yield
     connection.set_schema_to_public()
+
+
+class FakeClock:
+    """Replaces time.time for django-ratelimit's windows and the Reset/Retry-After arithmetic."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """A moved, never slept, clock at a fixed point in time."""
+    fake = FakeClock(1_900_000_000.0)
+    monkeypatch.setattr(time, "time", fake)
+    return fake
 
 
 @pytest.fixture

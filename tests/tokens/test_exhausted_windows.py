@@ -24,24 +24,6 @@ needs_token_cache = pytest.mark.skipif(
 REQUEST_ID = "early-429-check"
 
 
-class FakeClock:
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = FakeClock(1_900_000_010.0)
-    monkeypatch.setattr(time, "time", fake)
-    return fake
-
-
 @pytest.fixture
 def redis_calls(monkeypatch):
     """Counts Redis round trips (every command sent on any connection)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 
 import pytest
 from django.db import connection
@@ -14,27 +13,6 @@ from tenancy.services import tenant_change_plan
 from tests.helpers import UNAUTHENTICATED, forbidden, issue_token
 
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
-
-
-class FakeClock:
-    """Replaces time.time for django-ratelimit's windows and our Reset/Retry-After arithmetic."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    # Start 10 s into a fresh minute window of the plan counters, so tests know where they are.
-    fake = FakeClock(1_900_000_000.0)
-    monkeypatch.setattr(time, "time", fake)
-    return fake
 
 
 @pytest.fixture
