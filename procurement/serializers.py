@@ -11,7 +11,7 @@ from rest_framework.settings import api_settings
 
 from procurement.models import Department, PurchaseOrder, PurchaseOrderItem, Vendor
 from procurement.money import line_amounts
-from procurement.services import LineInput
+from procurement.services import VENDOR_FIELDS, LineInput
 from waqti.api.serializers import ApiModelSerializer, utc_timestamp
 
 # A single line may not exceed this total, so that up to MAX_ITEMS lines always fit the columns.
@@ -224,21 +224,7 @@ class VendorSerializer(_BlankAsNullOutput, ApiModelSerializer):
 
     class Meta:
         model = Vendor
-        fields = [
-            "id",
-            "name",
-            "name_ar",
-            "email",
-            "phone",
-            "vat_number",
-            "cr_number",
-            "category",
-            "status",
-            "payment_terms",
-            "currency",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *VENDOR_FIELDS, "created_at", "updated_at"]
 
 
 # --- Purchase orders -----------------------------------------------------------------------------

@@ -107,7 +107,7 @@ class LogEntry:
 
 
 # LogEntry fields written by ``copy_rows``: the log's columns, all but the id.
-_LOG_FIELDS = (
+LOG_FIELDS = (
     "occurred_at",
     "token_id",
     "token_name",
@@ -120,7 +120,7 @@ _LOG_FIELDS = (
     "user_agent",
     "request_id",
 )
-_row_of = operator.attrgetter(*_LOG_FIELDS)
+_row_of = operator.attrgetter(*LOG_FIELDS)
 
 
 def copy_rows(entries: list[LogEntry]) -> None:
@@ -131,7 +131,7 @@ def copy_rows(entries: list[LogEntry]) -> None:
     requests); ``COPY`` costs about 2 µs. Errors are Django's (``OperationalError`` ...).
     """
     table = connection.ops.quote_name(ApiRequestLog._meta.db_table)
-    columns = ", ".join(_LOG_FIELDS)
+    columns = ", ".join(LOG_FIELDS)
     statement = f"COPY {table} ({columns}) FROM STDIN"  # constants only
     with connection.cursor() as cursor, connection.wrap_database_errors:
         # Under DEBUG or CaptureQueriesContext the wrapper logs statements: log the COPY too.

@@ -7,6 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from tokens.activity import LOG_FIELDS
 from tokens.models import ApiRequestLog
 from tokens.secrets import MAX_TOKEN_ID
 from waqti.api.serializers import ApiModelSerializer, UtcDateTimeField
@@ -17,20 +18,7 @@ HTTP_METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
 class ApiRequestLogSerializer(ApiModelSerializer):
     class Meta:
         model = ApiRequestLog
-        fields = [
-            "id",
-            "occurred_at",
-            "token_id",
-            "token_name",
-            "method",
-            "path",
-            "query_string",
-            "status",
-            "duration_ms",
-            "ip_address",
-            "user_agent",
-            "request_id",
-        ]
+        fields = ["id", *LOG_FIELDS]
 
 
 class _MethodField(serializers.ChoiceField):

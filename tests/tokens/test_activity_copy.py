@@ -39,9 +39,9 @@ def test_copy_writes_awkward_values_exactly(db, acme):
         buffer.record(item)
     assert buffer.flush() == 2
     with tenant_context(acme):
-        rows = list(ApiRequestLog.objects.order_by("id").values(*activity._LOG_FIELDS))
+        rows = list(ApiRequestLog.objects.order_by("id").values(*activity.LOG_FIELDS))
     connection.set_schema_to_public()
-    expected = [{name: getattr(item, name) for name in activity._LOG_FIELDS} for item in entries]
+    expected = [{name: getattr(item, name) for name in activity.LOG_FIELDS} for item in entries]
     assert rows == expected
 
 
