@@ -166,8 +166,8 @@ ORDER_ROW = (
     "rejected_at",
     "rejection_reason",
 )
-ITEM_ROW = (
-    "purchase_order_id",
+# The fields of a line in every output; ``ITEM_ROW`` prefixes them with the order they belong to.
+ITEM_FIELDS = (
     "id",
     "line_number",
     "description",
@@ -179,6 +179,7 @@ ITEM_ROW = (
     "vat_amount",
     "total",
 )
+ITEM_ROW = ("purchase_order_id", *ITEM_FIELDS)
 
 
 class PurchaseOrderItem(models.Model):

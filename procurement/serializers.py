@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from procurement.models import Department, PurchaseOrder, PurchaseOrderItem, Vendor
+from procurement.models import ITEM_FIELDS, Department, PurchaseOrder, PurchaseOrderItem, Vendor
 from procurement.money import line_amounts
 from procurement.services import VENDOR_FIELDS, LineInput
 from waqti.api.serializers import ApiModelSerializer, utc_timestamp
@@ -342,18 +342,7 @@ class PurchaseOrderItemSerializer(_BlankAsNullOutput, _PlannedOutput, ApiModelSe
 
     class Meta:
         model = PurchaseOrderItem
-        fields = [
-            "id",
-            "line_number",
-            "description",
-            "quantity",
-            "unit",
-            "unit_price",
-            "vat_rate",
-            "subtotal",
-            "vat_amount",
-            "total",
-        ]
+        fields = list(ITEM_FIELDS)
 
 
 class PurchaseOrderSerializer(_BlankAsNullOutput, _PlannedOutput, ApiModelSerializer):

@@ -75,7 +75,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         except MalformedToken:
             _refuse(request, _failure_window(request, increment=True))
         request._request.claimed_token_id = token_id
-        if not lookup.is_cached(token_id):
+        if lookup.token_cache.peek(token_id) is None:
             usage = _failure_window(request, increment=False)
             if usage is not None and usage.count >= usage.limit:
                 _refuse(request, _failure_window(request, increment=True))

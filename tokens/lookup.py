@@ -246,7 +246,7 @@ class TokenCache:
         return snapshot
 
     def peek(self, token_id: int) -> TokenSnapshot | None:
-        """The snapshot of ``token_id`` whatever its age (``is_cached`` with the snapshot)."""
+        """The snapshot of ``token_id`` in this worker, whatever its age or version."""
         return self._snapshots.get((connection.schema_name, token_id))
 
     def put(self, snapshot: TokenSnapshot) -> None:
@@ -304,8 +304,3 @@ def _count_plan_at_version(snapshot: TokenSnapshot) -> TokenSnapshot | None:
         version=snapshot.version,
     )
     return None if usages is None else replace(snapshot, plan_usages=usages)
-
-
-def is_cached(token_id: int) -> bool:
-    """Whether this worker already knows the token (used to skip the per-IP guard)."""
-    return (connection.schema_name, token_id) in token_cache._snapshots
