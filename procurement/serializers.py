@@ -12,7 +12,7 @@ from rest_framework.settings import api_settings
 from procurement.models import ITEM_FIELDS, Department, PurchaseOrder, PurchaseOrderItem, Vendor
 from procurement.money import line_amounts
 from procurement.services import VENDOR_FIELDS, LineInput
-from waqti.api.serializers import ApiModelSerializer, utc_timestamp
+from waqti.api.serializers import ApiModelSerializer
 
 # A single line may not exceed this total, so that up to MAX_ITEMS lines always fit the columns.
 MAX_LINE_TOTAL = Decimal("1e15")
@@ -374,99 +374,3 @@ class PurchaseOrderSerializer(_BlankAsNullOutput, _PlannedOutput, ApiModelSerial
             "rejected_at",
             "rejection_reason",
         ]
-
-
-def _decimal(value: Any, field: serializers.Field, places: int | None) -> str | None:
-    """What ``_PlannedOutput`` renders for a decimal column's value."""
-    if value is None:
-        return None
-    if places is not None and _already_quantized(value, places, field.max_digits):
-        return f"{value:f}"
-    return field.to_representation(value)
-
-
-def purchase_order_rows_data(
-    orders: list[tuple[Any, ...]], lines: list[tuple[Any, ...]]
-) -> list[dict[str, Any]]:
-    """What ``PurchaseOrderSerializer(many=True).data`` renders, from ``page_rows`` tuples.
-
-    Same keys in the same order, decimals through the serializers' own fields, timestamps
-    as ``UtcDateTimeField`` writes them, optional text that is empty as null.
-    """
-    order_fields = {
-        name: (field, places) for name, _, field, places in PurchaseOrderSerializer._plan()
-    }
-    item_fields = {
-        name: (field, places) for name, _, field, places in PurchaseOrderItemSerializer._plan()
-    }
-    quantity, unit_price, vat_rate = (
-        item_fields[n] for n in ("quantity", "unit_price", "vat_rate")
-    )
-    line_money = [item_fields[n] for n in ("subtotal", "vat_amount", "total")]
-    order_money = [order_fields[n] for n in ("subtotal", "vat_amount", "total_amount")]
-    items: dict[int, list[dict[str, Any]]] = {}
-    for order_id, pk, number, description, qty, unit, price, rate, *amounts in lines:
-        line_subtotal, line_vat, line_total = (
-            _decimal(value, *field) for value, field in zip(amounts, line_money, strict=True)
-        )
-        items.setdefault(order_id, []).append(
-            {
-                "id": pk,
-                "line_number": number,
-                "description": description,
-                "quantity": _decimal(qty, *quantity),
-                "unit": unit or None,
-                "unit_price": _decimal(price, *unit_price),
-                "vat_rate": _decimal(rate, *vat_rate),
-                "subtotal": line_subtotal,
-                "vat_amount": line_vat,
-                "total": line_total,
-            }
-        )
-    data = []
-    for (
-        pk,
-        po_number,
-        status,
-        vendor_id,
-        vendor_name,
-        department_id,
-        department_name,
-        currency,
-        notes,
-        delivery_address,
-        expected,
-        subtotal,
-        vat_amount,
-        total_amount,
-        created_at,
-        updated_at,
-        submitted_at,
-        approved_at,
-        rejected_at,
-        rejection_reason,
-    ) in orders:
-        data.append(
-            {
-                "id": pk,
-                "po_number": po_number,
-                "status": status,
-                "vendor": {"id": vendor_id, "name": vendor_name},
-                "department": {"id": department_id, "name": department_name},
-                "currency": currency,
-                "notes": notes or None,
-                "delivery_address": delivery_address or None,
-                "expected_delivery_date": expected.isoformat() if expected else None,
-                "items": items.get(pk, []),
-                "subtotal": _decimal(subtotal, *order_money[0]),
-                "vat_amount": _decimal(vat_amount, *order_money[1]),
-                "total_amount": _decimal(total_amount, *order_money[2]),
-                "created_at": utc_timestamp(created_at),
-                "updated_at": utc_timestamp(updated_at),
-                "submitted_at": utc_timestamp(submitted_at),
-                "approved_at": utc_timestamp(approved_at),
-                "rejected_at": utc_timestamp(rejected_at),
-                "rejection_reason": rejection_reason or None,
-            }
-        )
-    return data

@@ -15,6 +15,7 @@ from rest_framework.serializers import Serializer
 
 from procurement import services
 from procurement.filters import FilterBackend, PurchaseOrderFilter, VendorFilter
+from procurement.list_rows import ListedOrders
 from procurement.models import Department, PurchaseOrder, Vendor
 from procurement.serializers import (
     ApproveInputSerializer,
@@ -25,7 +26,6 @@ from procurement.serializers import (
     RejectInputSerializer,
     VendorInputSerializer,
     VendorSerializer,
-    purchase_order_rows_data,
 )
 from tokens.abilities import Ability
 from waqti.api.idempotency import idempotent
@@ -136,23 +136,6 @@ class VendorViewSet(CrudViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class _ListedOrders:
-    """A filtered, ordered purchase-order queryset as the paginator reads it.
-
-    The paginator only counts and slices; the slice answers with the output dicts, built from
-    ``page_rows`` tuples instead of model instances. The count is the plain queryset's.
-    """
-
-    def __init__(self, orders: QuerySet[PurchaseOrder]) -> None:
-        self.orders = orders
-
-    def count(self) -> int:
-        return self.orders.count()
-
-    def __getitem__(self, window: slice) -> list[dict[str, Any]]:
-        return purchase_order_rows_data(*self.orders.page_rows(window.start, window.stop))
-
-
 class PurchaseOrderViewSet(CrudViewSet):
     """``/api/v1/purchase-orders`` and the lifecycle actions of contract section 6."""
 
@@ -177,7 +160,7 @@ class PurchaseOrderViewSet(CrudViewSet):
     def list(self, request: Request) -> Response:
         """Same filters, sorting, pagination and JSON as the other lists, served from rows."""
         orders = self.filter_queryset(PurchaseOrder.objects.all())
-        return self.get_paginated_response(self.paginate_queryset(_ListedOrders(orders)))
+        return self.get_paginated_response(self.paginate_queryset(ListedOrders(orders)))
 
     def _fresh(self, order: PurchaseOrder, code: int = status.HTTP_200_OK) -> Response:
         """Answer with the order as stored, lines included."""

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from django.db import connection, models, transaction
+from rest_framework import serializers
 
+from procurement.list_rows import (
+    LINE_COLUMNS,
+    ORDER_COLUMNS,
+    TIMESTAMP_SQL,
+    ListedOrders,
+    _renderers,
+    _text_is_rendered,
+    _through_field,
+)
+from procurement.models import PurchaseOrder
+from procurement.serializers import PurchaseOrderItemSerializer, PurchaseOrderSerializer
 from procurement.views import CrudViewSet, PurchaseOrderViewSet
 from tests.procurement.conftest import line
+from waqti.api.serializers import utc_timestamp
 
 QUERIES = [
     {},
@@ -89,3 +103,67 @@ def test_list_rows_refuse_bad_filters_and_sorting_as_before(clients, awkward_ord
     assert refused.status_code == 422 and list(refused.json()["errors"]) == ["sort_by"]
     refused = reader.get("/api/v1/purchase-orders", per_page="0")
     assert refused.status_code == 422 and list(refused.json()["errors"]) == ["per_page"]
+
+
+def test_list_rows_count_and_slice_of_a_filter_that_matches_nothing(make, acme, in_tenant):
+    make.order(acme)
+    listed = ListedOrders(PurchaseOrder.objects.filter(pk__in=[]))
+    assert in_tenant(acme, lambda: listed.count_and_slice(0, 15)) == (0, [])
+    everything = ListedOrders(PurchaseOrder.objects.order_by("-created_at", "-pk"))
+    total, page = in_tenant(acme, lambda: everything.count_and_slice(1, 15))
+    assert (total, page) == (1, [])
+
+
+def test_list_rows_numbers_of_our_columns_are_postgresqls_text():
+    assert _renderers(PurchaseOrderSerializer, ORDER_COLUMNS) == ()
+    assert _renderers(PurchaseOrderItemSerializer, LINE_COLUMNS) == ()
+
+
+@pytest.mark.parametrize(
+    ("column", "places", "max_digits", "rendered"),
+    [
+        (models.DecimalField(max_digits=20, decimal_places=2), 2, 20, True),
+        (models.DecimalField(max_digits=20, decimal_places=2), 2, 30, True),
+        (models.DecimalField(max_digits=19, decimal_places=4), 2, 19, False),  # rounds
+        (models.DecimalField(max_digits=20, decimal_places=2), 3, 20, False),  # pads
+        (models.DecimalField(max_digits=20, decimal_places=2), 2, 10, False),  # may overflow
+        (models.DecimalField(max_digits=2, decimal_places=2), 2, 2, False),  # "0.50": 3 digits
+        (models.DecimalField(max_digits=20, decimal_places=2), None, 20, False),  # normalized
+    ],
+)
+def test_list_rows_text_is_used_only_when_the_field_would_print_it_unchanged(
+    column, places, max_digits, rendered
+):
+    field = serializers.DecimalField(max_digits=max_digits, decimal_places=places or 2)
+    assert _text_is_rendered(column, field, places) is rendered
+
+
+@pytest.mark.parametrize(
+    ("text", "places", "expected"),
+    [("12.5", 2, "12.50"), ("12.505", 2, "12.50"), ("7", 3, "7.000"), ("NaN", 2, "NaN")],
+)
+def test_list_rows_other_columns_are_rendered_by_their_output_field(text, places, expected):
+    field = serializers.DecimalField(max_digits=20, decimal_places=places)
+    render = _through_field(field)
+    assert render(text) == expected == field.to_representation(text)
+    assert render(None) is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("session_zone", ["UTC", "Asia/Riyadh", "America/St_Johns"])
+def test_list_rows_timestamps_written_by_postgresql_as_the_api_writes_them(session_zone):
+    moments = [
+        datetime(2026, 3, 5, 7, 8, 9, 999_999, tzinfo=timezone(timedelta(hours=3))),
+        datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", ["TimeZone", session_zone])
+        for moment in moments:
+            cursor.execute(
+                f"SELECT to_char(%s::timestamptz AT TIME ZONE 'UTC', {TIMESTAMP_SQL})", [moment]
+            )
+            assert cursor.fetchone()[0] == utc_timestamp(moment), moment

@@ -42,9 +42,9 @@ def test_queries_list_of_100_purchase_orders_is_constant(clients, make, acme, in
     assert len(body["data"]) == 100
     assert sum(len(order["items"]) for order in body["data"]) > 200
     assert large == small
-    # count, the page with vendor and department joined, every order's lines in one query, and
-    # the tenant's search_path; plus the token by primary key when there is no Redis to
-    # validate the per-worker token cache.
+    # the count with the page's ids, those orders with vendor and department joined, their
+    # lines, and the tenant's search_path; plus the token by primary key when there is no Redis
+    # to validate the per-worker token cache.
     assert large <= (4 if settings.WAQTI_TOKEN_CACHE else 5), large
 
 

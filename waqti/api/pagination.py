@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 
 from waqti.api.exceptions import InvalidData
 
@@ -31,24 +31,53 @@ def _positive_int(request: Request, name: str, default: int) -> int:
     return value
 
 
-class PageNumberEnvelopePagination(BasePagination):
-    """``?page=`` (default 1) and ``?per_page=`` (default 15, capped at 100)."""
+@runtime_checkable
+class CountedSlices(Protocol):
+    """A list source that answers its total and one slice in a single call (one round trip)."""
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list:
+    def count_and_slice(self, start: int, stop: int) -> tuple[int, list]: ...
+
+
+class PageNumberEnvelopePagination(BasePagination):
+    """``?page=`` (default 1) and ``?per_page=`` (default 15, capped at 100).
+
+    Pages a queryset (count, then slice) or a ``CountedSlices`` source.
+    """
+
+    def paginate_queryset(
+        self, queryset: QuerySet | CountedSlices, request: Request, view: Any = None
+    ) -> list:
         self.request = request
         self.page = _positive_int(request, "page", 1)
         self.per_page = min(_positive_int(request, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
-        self.total = queryset.count()
-        self.last_page = max(1, math.ceil(self.total / self.per_page))
         start = (self.page - 1) * self.per_page
-        if self.total == 0 or start >= self.total:
-            return []
-        return list(queryset[start : start + self.per_page])
+        rows: list = []
+        if isinstance(queryset, CountedSlices):
+            self.total, rows = queryset.count_and_slice(start, start + self.per_page)
+        else:
+            self.total = queryset.count()
+            if start < self.total:
+                rows = list(queryset[start : start + self.per_page])
+        self.last_page = max(1, math.ceil(self.total / self.per_page))
+        return rows
 
-    def _link(self, page: int) -> str:
-        url = self.request.build_absolute_uri()
-        url = replace_query_param(url, "per_page", self.per_page)
-        return replace_query_param(url, "page", page)
+    def _links(self) -> dict[str, str | None]:
+        """The request's own URL at other pages: DRF's ``replace_query_param`` for ``per_page``
+        and ``page`` (query sorted by name), with the URL parsed once instead of per link."""
+        url = urlsplit(self.request.build_absolute_uri())
+        params = parse_qs(url.query, keep_blank_values=True)
+        params["per_page"] = [str(self.per_page)]
+
+        def link(page: int) -> str:
+            query = urlencode(sorted({**params, "page": [str(page)]}.items()), doseq=True)
+            return urlunsplit(url._replace(query=query))
+
+        return {
+            "first": link(1),
+            "last": link(self.last_page),
+            "prev": link(self.page - 1) if self.page > 1 else None,
+            "next": link(self.page + 1) if self.page < self.last_page else None,
+        }
 
     def get_paginated_response(self, data: list) -> Response:
         return Response(
@@ -60,12 +89,7 @@ class PageNumberEnvelopePagination(BasePagination):
                     "per_page": self.per_page,
                     "total": self.total,
                 },
-                "links": {
-                    "first": self._link(1),
-                    "last": self._link(self.last_page),
-                    "prev": self._link(self.page - 1) if self.page > 1 else None,
-                    "next": self._link(self.page + 1) if self.page < self.last_page else None,
-                },
+                "links": self._links(),
             }
         )
 
