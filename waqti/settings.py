@@ -138,6 +138,17 @@ DATABASES = {
         **database_settings_from_url(DATABASE_URL),
         "CONN_MAX_AGE": 0 if DEBUG else 600,
         "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            # Parameters bound by the server, and a statement run 5 times on a connection is
+            # prepared there (psycopg's automatic prepared statements), so PostgreSQL stops
+            # planning the hot statements on every request (BENCHMARKS.md, step 9). PostgreSQL
+            # re-parses a prepared statement whenever search_path has changed, so each tenant's
+            # statements read its own tables (tests/tenancy/test_isolation.py). Behind a pooler
+            # in transaction mode that cannot keep prepared statements, set
+            # WAQTI_DB_PREPARED_STATEMENTS=0.
+            "server_side_binding": True,
+            "prepare_threshold": 5 if env_flag("WAQTI_DB_PREPARED_STATEMENTS", True) else None,
+        },
         "TEST": {"NAME": os.environ.get("WAQTI_TEST_DATABASE", None)},
     }
 }
