@@ -2,7 +2,8 @@
 
 Run by ``bench/run.py`` against the bench database with the server's environment. It uses
 Django's test client (the full middleware and DRF stack) and counts at the driver level, so
-django-tenants' ``SET search_path`` and every pipelined or scripted Redis call are included.
+Django's connection health check, django-tenants' ``SET search_path`` and every pipelined or
+scripted Redis call are included.
 Prints one JSON line.
 """
 
@@ -42,6 +43,11 @@ class Counters:
         redis.connection.AbstractConnection.send_packed_command = send_packed_command  # type: ignore[method-assign]
 
     def measure(self, call: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
+        from django.db import close_old_connections
+
+        # What a server does on request_started (the test client skips it): a kept connection
+        # is health-checked again by its first statement of the request (CONN_HEALTH_CHECKS).
+        close_old_connections()
         self.sql, self.redis = [], 0
         result = call()
         return result, {"sql": len(self.sql), "redis": self.redis, "statements": list(self.sql)}
