@@ -86,19 +86,22 @@ class ListedOrders:
 
 
 def _count_and_ids(orders: QuerySet[PurchaseOrder], start: int, stop: int) -> tuple[int, list]:
-    """How many orders match, and the ids of rows ``start:stop``, in one statement."""
+    """How many orders match, and the ids of rows ``start:stop`` in order, in one statement."""
     try:
-        every_sql, every_params = orders.order_by().values_list("pk").query.sql_with_params()
-        page_sql, page_params = orders.values_list("pk")[start:stop].query.sql_with_params()
+        every, every_params = _compiled(orders.order_by().values_list("pk"))
+        page, page_params = _compiled(orders.values_list("pk")[start:stop])
     except EmptyResultSet:  # a filter that can match nothing (``__in=[]``)
         return 0, []
+    # Both subqueries are the ORM's SQL with their values as parameters.
+    sql = f"SELECT (SELECT COUNT(*) FROM ({every}) AS matching), ARRAY({page})"  # noqa: S608
     with connections[orders.db].cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT COUNT(*) FROM ({every_sql}) AS matching), ARRAY({page_sql})",  # noqa: S608 - compiled by the ORM, values are parameters
-            (*every_params, *page_params),
-        )
+        cursor.execute(sql, (*every_params, *page_params))
         total, ids = cursor.fetchone()
     return total, ids
+
+
+def _compiled(queryset: QuerySet) -> tuple[str, tuple[Any, ...]]:
+    return queryset.query.get_compiler(using=queryset.db).as_sql()
 
 
 def _select(model: type[models.Model], name: str, table: str) -> str:

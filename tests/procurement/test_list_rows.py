@@ -13,6 +13,7 @@ from procurement.list_rows import (
     ORDER_COLUMNS,
     TIMESTAMP_SQL,
     ListedOrders,
+    _rendered,
     _renderers,
     _text_is_rendered,
     _through_field,
@@ -147,6 +148,8 @@ def test_list_rows_other_columns_are_rendered_by_their_output_field(text, places
     render = _through_field(field)
     assert render(text) == expected == field.to_representation(text)
     assert render(None) is None
+    rows = [(1, text, "x"), (2, None, "y")]
+    assert _rendered(rows, ((1, render),)) == [(1, expected, "x"), (2, None, "y")]
 
 
 @pytest.mark.django_db
