@@ -67,8 +67,9 @@ def server_env(database: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
+def run_manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``manage.py *args`` in a fresh process with ``env``; the caller reads the outcome."""
+    return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=env,
@@ -77,6 +78,11 @@ def manage(env: dict[str, str], *args: str) -> str:
         timeout=180,
         check=False,
     )
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    """``run_manage`` that must succeed; its standard output."""
+    result = run_manage(env, *args)
     if result.returncode != 0:
         raise AssertionError(
             f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"

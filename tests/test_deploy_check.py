@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
-from pathlib import Path
 
 from django.conf import settings
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from tests.live_server import run_manage
 
 
 def production_environment() -> dict[str, str]:
@@ -30,15 +27,7 @@ def production_environment() -> dict[str, str]:
 
 
 def test_deploy_check_reports_no_issues():
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
-        cwd=BASE_DIR,
-        env=production_environment(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = run_manage(production_environment(), "check", "--deploy", "--fail-level", "DEBUG")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "System check identified no issues (0 silenced)." in result.stdout, output
@@ -48,14 +37,6 @@ def test_deploy_check_reports_no_issues():
 def test_deploy_check_refuses_without_a_secret_key():
     env = production_environment()
     del env["DJANGO_SECRET_KEY"]
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = run_manage(env, "check", "--deploy")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0." in result.stderr
