@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -127,3 +128,38 @@ def frozen() -> Any:
     moment = datetime(2025, 3, 10, 9, 15, tzinfo=UTC)
     with mock.patch("django.utils.timezone.now", return_value=moment):
         yield moment
+
+
+@pytest.fixture
+def awkward_orders(make: Any, acme: Tenant) -> None:
+    """Five acme orders with values that are easy to render wrong: quotes, backslashes, tabs,
+    Arabic, U+2028, emoji, empty optionals, extreme quantities and prices, every status path."""
+    vendor = make.vendor(acme, name='مورد "quoted" \\ back\tslash')
+    other_vendor = make.vendor(acme, name="Plain Vendor")
+    department = make.department(acme, name="قسم", name_ar="", code="AR")
+    plain = make.order(acme, vendor=vendor, department=department)
+    make.walk(acme, plain, "submit", "reject")
+    make.order(
+        acme,
+        vendor=other_vendor,
+        department=department,
+        notes="line\nbreak \u2028 emoji \U0001f600 </script>",
+        delivery_address="",
+        expected_delivery_date=date(2031, 12, 31),
+        items=[
+            line("Tiny", quantity="0.001", unit_price="0.01", vat_rate="0", unit="g"),
+            line("Huge", quantity="99999.999", unit_price="9999999.99", vat_rate="15.5"),
+            line("Plain", quantity="3", unit_price="7", unit="box"),
+        ],
+    )
+    approved = make.order(
+        acme,
+        vendor=vendor,
+        department=department,
+        delivery_address="King Fahd Road",
+        expected_delivery_date=date(2025, 1, 1),
+        items=[line(f"Line {n}", quantity=str(n), unit_price="33.335") for n in range(1, 8)],
+    )
+    make.walk(acme, approved, "submit", "approve")
+    make.walk(acme, make.order(acme, vendor=other_vendor), "cancel")
+    make.order(acme, notes="break", items=[line(unit_price="0")])

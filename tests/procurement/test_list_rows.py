@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.db import connection, models, transaction
@@ -21,7 +21,6 @@ from procurement.list_rows import (
 from procurement.models import PurchaseOrder
 from procurement.serializers import PurchaseOrderItemSerializer, PurchaseOrderSerializer
 from procurement.views import CrudViewSet, PurchaseOrderViewSet
-from tests.procurement.conftest import line
 from waqti.api.serializers import utc_timestamp
 
 QUERIES = [
@@ -43,39 +42,6 @@ QUERIES = [
     {"search": "nothing matches this"},
     {"created_from": "2000-01-01", "created_to": "2999-12-31", "per_page": 2, "page": 2},
 ]
-
-
-@pytest.fixture
-def awkward_orders(make, acme):
-    vendor = make.vendor(acme, name='مورد "quoted" \\ back\tslash')
-    other_vendor = make.vendor(acme, name="Plain Vendor")
-    department = make.department(acme, name="قسم", name_ar="", code="AR")
-    plain = make.order(acme, vendor=vendor, department=department)
-    make.walk(acme, plain, "submit", "reject")
-    make.order(
-        acme,
-        vendor=other_vendor,
-        department=department,
-        notes="line\nbreak \u2028 emoji \U0001f600 </script>",
-        delivery_address="",
-        expected_delivery_date=date(2031, 12, 31),
-        items=[
-            line("Tiny", quantity="0.001", unit_price="0.01", vat_rate="0", unit="g"),
-            line("Huge", quantity="99999.999", unit_price="9999999.99", vat_rate="15.5"),
-            line("Plain", quantity="3", unit_price="7", unit="box"),
-        ],
-    )
-    approved = make.order(
-        acme,
-        vendor=vendor,
-        department=department,
-        delivery_address="King Fahd Road",
-        expected_delivery_date=date(2025, 1, 1),
-        items=[line(f"Line {n}", quantity=str(n), unit_price="33.335") for n in range(1, 8)],
-    )
-    make.walk(acme, approved, "submit", "approve")
-    make.walk(acme, make.order(acme, vendor=other_vendor), "cancel")
-    make.order(acme, notes="break", items=[line(unit_price="0")])
 
 
 def test_list_rows_match_the_serializer_output(clients, awkward_orders, monkeypatch):
