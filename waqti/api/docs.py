@@ -69,7 +69,7 @@ class SchemaView(SpectacularAPIView):
     """``GET /api/v1/schema/``: the OpenAPI 3 document, JSON (``?format=yaml`` for YAML).
 
     Public documentation: no token, no rate limit (nothing tenant-specific is in it). Building
-    it costs about 200 ms of CPU (BENCHMARKS.md), so each process builds it once per language
+    it costs about 35 ms of CPU (BENCHMARKS.md), so each process builds it once per language
     (``?lang=``, else the request's language: Accept-Language or the Settings pages' language
     cookie) and renders it once per format; later requests are served from memory, with a
     strong ``ETag`` (SHA-256 of Content-Type and bytes) for ``If-None-Match`` (304). ``?version=``
