@@ -1,9 +1,12 @@
 # Production image: gunicorn serving waqti.wsgi. Configuration comes only from the environment.
+# Production by default: DJANGO_DEBUG=0, so the server refuses to start without DJANGO_SECRET_KEY
+# (settings.py); `docker run -e DJANGO_DEBUG=1` is the explicit opt-in to debug (development only).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_DEBUG=0
 
 WORKDIR /app
 RUN useradd --create-home --uid 10001 waqti

@@ -1,13 +1,21 @@
-"""``manage.py check --deploy`` with a production environment reports nothing at all."""
+"""Production settings: `check --deploy` is clean; the image and compose default to them."""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import shlex
+import shutil
+import subprocess
 
+import pytest
 from django.conf import settings
 
-from tests.live_server import run_manage
+from tests.live_server import ROOT, run_manage
+
+# Secrets compose must be given: each is interpolated as ${NAME:?...}, never with a default.
+COMPOSE_SECRETS = ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
 
 
 def production_environment() -> dict[str, str]:
@@ -40,3 +48,73 @@ def test_deploy_check_refuses_without_a_secret_key():
     result = run_manage(env, "check", "--deploy")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0." in result.stderr
+
+
+# --- the image and the compose file ----------------------------------------------------------
+
+
+def dockerfile_env() -> dict[str, str]:
+    """The ``ENV`` instructions of the Dockerfile (``KEY=value`` form, continuation lines)."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    env: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            env.update(item.split("=", 1) for item in shlex.split(line[4:]))
+    return env
+
+
+def test_image_defaults_to_production():
+    assert dockerfile_env()["DJANGO_DEBUG"] == "0"
+
+
+def test_image_defaults_refuse_to_start_without_a_secret_key():
+    """What a bare ``docker run`` does: the image's environment, no DJANGO_* of our own."""
+    env = production_environment()
+    for name in ("DJANGO_DEBUG", "DJANGO_SECRET_KEY"):
+        del env[name]
+    env.update(dockerfile_env())
+    result = run_manage(env, "check", "--deploy")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0." in result.stderr
+
+
+def test_compose_has_no_default_for_any_secret():
+    text = (ROOT / "docker-compose.yml").read_text()
+    uses = re.findall(r"\$\{(" + "|".join(COMPOSE_SECRETS) + r")(:?[-?]?)", text)
+    assert {name for name, _form in uses} == set(COMPOSE_SECRETS)
+    assert {form for _name, form in uses} == {":?"}, uses
+    assert "waqti-dev-password" not in text
+    database_url = re.search(r"DATABASE_URL: (\S+)", text)
+    assert database_url is not None
+    assert "${POSTGRES_PASSWORD:?" in database_url.group(1)
+
+
+def compose_config(**env: str) -> subprocess.CompletedProcess[str]:
+    base = {key: value for key, value in os.environ.items() if key not in COMPOSE_SECRETS}
+    return subprocess.run(
+        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
+def test_compose_config_needs_every_secret():
+    given = {name: f"{name.lower()}-value" for name in COMPOSE_SECRETS}
+    ok = compose_config(**given)
+    assert ok.returncode == 0, ok.stderr
+    for missing in COMPOSE_SECRETS:
+        result = compose_config(**{k: v for k, v in given.items() if k != missing})
+        assert result.returncode != 0
+        assert f"set {missing}" in result.stderr
+
+
+def test_documents_cite_test_files_that_exist():
+    """Comments and docs point readers at tests; each cited file must be there."""
+    for document in ("waqti/settings.py", "README.md", "BENCHMARKS.md"):
+        text = (ROOT / document).read_text()
+        for cited in re.findall(r"tests/[\w/]+\.py", text):
+            assert (ROOT / cited).is_file(), f"{document} cites {cited}, which does not exist"

@@ -19,6 +19,10 @@ Durability
     * Database unreachable: entries stay buffered and are retried every interval. The buffer holds
       at most ``WAQTI_ACTIVITY_BUFFER_MAX`` entries (about 1 KB each); beyond that the oldest are
       dropped and counted, and the count is logged (``waqti.activity``) at the next flush.
+    * An entry the database refuses (a data or constraint error; capture already makes values
+      storable, ``tokens.activity_capture``) never takes its neighbours with it: the batch is
+      split in halves and retried until each refused entry stands alone; only those are dropped,
+      counted in ``rejected`` and logged once per flush and schema with their request ids.
 
 Wiring gunicorn (``gunicorn.conf.py``; the hook module is safe to import before Django)::
 
@@ -27,6 +31,7 @@ Wiring gunicorn (``gunicorn.conf.py``; the hook module is safe to import before 
 Tests: under pytest no thread is started (``WAQTI_ACTIVITY_BACKGROUND_FLUSH``); they call
 ``buffer.flush()``, which writes in the calling thread's connection and transaction.
 
+What a request records (and how values are made storable): ``tokens.activity_capture``.
 Readers for the Settings page: ``recent_requests_for_token`` and ``events_for_token``.
 """
 
@@ -36,17 +41,17 @@ import atexit
 import logging
 import operator
 import os
-import re
 import threading
 import time
 from collections import defaultdict, deque
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import (
     DatabaseError,
+    DataError,
+    IntegrityError,
     InterfaceError,
     OperationalError,
     close_old_connections,
@@ -57,54 +62,15 @@ from django.db import (
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import schema_context
 
-from tokens.client_ip import client_ip
+# API_PREFIX and is_logged are re-exported: the middleware knows one module, tokens.activity.
+from tokens.activity_capture import API_PREFIX as API_PREFIX
+from tokens.activity_capture import LogEntry, entry_for
+from tokens.activity_capture import is_logged as is_logged
 from tokens.models import ApiRequestLog, TokenEvent
-from tokens.secrets import MalformedToken, parse_bearer
 
 logger = logging.getLogger("waqti.activity")
-
-API_PREFIX = "/api/v1"
-REDACTED = "[redacted]"
-# A whole token ``{id}|{secret}`` (also with ``|`` percent-encoded) anywhere in a path or query.
-_TOKEN_IN_TEXT = re.compile(r"(\d{1,19})(\||%7[Cc])[A-Za-z0-9]{40}")
-# Query parameters whose values are credentials by name, whatever their shape.
-_SECRET_PARAM = re.compile(
-    r"(^|&)((?:api[_-]?)?(?:token|key|secret)|access[_-]?token|password|passwd|authorization"
-    r"|auth|bearer)=[^&]*",
-    re.IGNORECASE,
-)
-
-
-def redact(text: str) -> str:
-    """Remove token secrets and credential-named query values from a path or query string."""
-    text = _TOKEN_IN_TEXT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}={REDACTED}", text)
-
-
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """One request, ready to become an ``ApiRequestLog`` row in ``schema_name``."""
-
-    schema_name: str
-    occurred_at: datetime
-    token_id: int | None
-    token_name: str
-    method: str
-    path: str
-    query_string: str
-    status: int
-    duration_ms: float
-    ip_address: str | None
-    user_agent: str
-    request_id: str
-
-    def to_row(self) -> ApiRequestLog:
-        fields = asdict(self)
-        del fields["schema_name"]
-        return ApiRequestLog(**fields)
-
 
 # LogEntry fields written by ``copy_rows``: the log's columns, all but the id.
 LOG_FIELDS = (
@@ -121,6 +87,10 @@ LOG_FIELDS = (
     "request_id",
 )
 _row_of = operator.attrgetter(*LOG_FIELDS)
+# Errors caused by the values of some entry (PostgreSQL refused a value or a constraint, or
+# psycopg could not encode one): the batch is split until the entry stands alone.
+ENTRY_ERRORS = (DataError, IntegrityError, ValueError)
+REFUSED_IDS_LOGGED = 10
 
 
 def copy_rows(entries: list[LogEntry]) -> None:
@@ -141,61 +111,13 @@ def copy_rows(entries: list[LogEntry]) -> None:
                 copy.write_row(_row_of(entry))
 
 
-UNLOGGED_PREFIXES = (API_PREFIX + "/schema/", API_PREFIX + "/docs/")
-
-
-def is_logged(request: HttpRequest) -> bool:
-    """``/api/v1`` requests that reached a tenant (not the public host, not unknown hosts)."""
-    path = request.path_info
-    if not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
-        return False
-    if path.startswith(UNLOGGED_PREFIXES):  # the public reference, not integration traffic
-        return False
-    tenant = getattr(request, "tenant", None)
-    return tenant is not None and tenant.schema_name != get_public_schema_name()
-
-
-def _token_identity(request: HttpRequest) -> tuple[int | None, str]:
-    token = getattr(request, "api_token", None)
-    if token is not None:
-        return token.pk, token.name
-    if hasattr(request, "claimed_token_id"):  # authentication ran and refused
-        return request.claimed_token_id, ""
-    # No view authenticated (e.g. an unknown route): still say which token was presented.
-    try:
-        token_id, _secret = parse_bearer(request.META.get("HTTP_AUTHORIZATION"))
-    except MalformedToken:
-        return None, ""
-    return token_id, ""
-
-
-def entry_for(
-    request: HttpRequest, response: HttpResponse, *, occurred_at: datetime, duration_ms: float
-) -> LogEntry:
-    """Describe a finished request; never reads more of ``Authorization`` than the token id."""
-    token_id, token_name = _token_identity(request)
-    return LogEntry(
-        schema_name=request.tenant.schema_name,  # type: ignore[attr-defined]
-        occurred_at=occurred_at,
-        token_id=token_id,
-        token_name=token_name[:255],
-        method=(request.method or "")[:10],
-        path=redact(request.path)[:2048],
-        query_string=redact(request.META.get("QUERY_STRING", ""))[:2048],
-        status=response.status_code,
-        duration_ms=round(duration_ms, 3),
-        ip_address=client_ip(request),
-        user_agent=redact(request.META.get("HTTP_USER_AGENT", ""))[:512],
-        request_id=getattr(request, "request_id", "")[:128],
-    )
-
-
 class ActivityBuffer:
     """Bounded in-memory queue of log entries with an optional background flusher thread.
 
     ``record`` is safe from any thread and never touches the database. ``flush`` writes
     everything queued so far with one COPY per schema; entries that fail because the database
-    is unreachable go back to the front of the queue.
+    is unreachable go back to the front of the queue, and an entry the database refuses is
+    isolated and dropped alone.
     """
 
     def __init__(
@@ -210,7 +132,8 @@ class ActivityBuffer:
         self.background = (
             settings.WAQTI_ACTIVITY_BACKGROUND_FLUSH if background is None else background
         )
-        self.dropped = 0
+        self.dropped = 0  # oldest entries pushed out of a full buffer
+        self.rejected = 0  # entries the database refused on their own
         self.written = 0
         self._reset_state()
         self._atexit_registered = False
@@ -265,25 +188,9 @@ class ActivityBuffer:
         written = 0
         retry: list[LogEntry] = []
         for schema_name, group in by_schema.items():
-            try:
-                # The savepoint keeps a failed batch from breaking a caller's open transaction.
-                with schema_context(schema_name), transaction.atomic():
-                    copy_rows(group)
-            except (OperationalError, InterfaceError) as exc:
-                logger.warning(
-                    "API activity log: database unreachable, keeping %d entries for %s: %s",
-                    len(group),
-                    schema_name,
-                    exc,
-                )
-                retry.extend(group)
-            except DatabaseError:
-                # Not transient (e.g. the tenant's schema was dropped): retrying cannot help.
-                logger.exception(
-                    "API activity log: dropping %d entries for %s", len(group), schema_name
-                )
-            else:
-                written += len(group)
+            group_written, keep = self._write_schema(schema_name, group)
+            written += group_written
+            retry.extend(keep)
         if retry:
             self._requeue(retry)
         self._report_drops()
@@ -292,6 +199,65 @@ class ActivityBuffer:
                 self.written += written
                 self._written_changed.notify_all()
         return written
+
+    def _write_schema(self, schema_name: str, group: list[LogEntry]) -> tuple[int, list[LogEntry]]:
+        """COPY ``group`` into ``schema_name``; returns (rows written, entries to keep for later).
+
+        A batch refused for its data is split in halves, and each half retried, until every
+        refused entry stands alone: only those are dropped. An outage keeps what is unwritten.
+        """
+        written = 0
+        refused: list[tuple[LogEntry, Exception]] = []
+        batches = [group]  # a stack whose top holds the earliest entries not yet written
+        while batches:
+            batch = batches.pop()
+            try:
+                # The savepoint keeps a failed batch from breaking a caller's open transaction.
+                with schema_context(schema_name), transaction.atomic():
+                    copy_rows(batch)
+            except (OperationalError, InterfaceError) as exc:
+                keep = [entry for pending in (batch, *reversed(batches)) for entry in pending]
+                logger.warning(
+                    "API activity log: database unreachable, keeping %d entries for %s: %s",
+                    len(keep),
+                    schema_name,
+                    exc,
+                )
+                self._report_refused(schema_name, refused)
+                return written, keep
+            except ENTRY_ERRORS as exc:
+                if len(batch) == 1:
+                    refused.append((batch[0], exc))
+                else:
+                    middle = len(batch) // 2
+                    batches += (batch[middle:], batch[:middle])
+            except DatabaseError:
+                # Not the entries' fault and not transient (e.g. the tenant's schema was
+                # dropped): retrying cannot help.
+                lost = len(batch) + sum(map(len, batches))
+                logger.exception("API activity log: dropping %d entries for %s", lost, schema_name)
+                break
+            else:
+                written += len(batch)
+        self._report_refused(schema_name, refused)
+        return written, []
+
+    def _report_refused(self, schema_name: str, refused: list[tuple[LogEntry, Exception]]) -> None:
+        if not refused:
+            return
+        with self._lock:
+            self.rejected += len(refused)
+        shown = ", ".join(entry.request_id for entry, _exc in refused[:REFUSED_IDS_LOGGED])
+        more = ", ..." if len(refused) > REFUSED_IDS_LOGGED else ""
+        logger.error(
+            "API activity log: the database refused %d entries for %s on their own, dropped them "
+            "(request ids %s%s); first error: %s",
+            len(refused),
+            schema_name,
+            shown,
+            more,
+            refused[0][1],
+        )
 
     def _requeue(self, entries: list[LogEntry]) -> None:
         with self._lock:

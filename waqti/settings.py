@@ -141,11 +141,16 @@ DATABASES = {
         "OPTIONS": {
             # Parameters bound by the server, and a statement run 5 times on a connection is
             # prepared there (psycopg's automatic prepared statements), so PostgreSQL stops
-            # planning the hot statements on every request (BENCHMARKS.md, step 9). PostgreSQL
+            # planning the hot statements on every request (BENCHMARKS.md, step 10). PostgreSQL
             # re-parses a prepared statement whenever search_path has changed, so each tenant's
-            # statements read its own tables (tests/tenancy/test_isolation.py). Behind a pooler
-            # in transaction mode that cannot keep prepared statements, set
-            # WAQTI_DB_PREPARED_STATEMENTS=0.
+            # statements read its own tables (tests/procurement/test_prepared_statements.py).
+            # Each connection must be one server session: django-tenants picks the tenant with a
+            # session-level SET search_path, so a pooler in transaction mode (PgBouncer
+            # pool_mode=transaction) is not supported, whatever this setting says (a transaction
+            # could run in a session set for another tenant). Connect directly (persistent or
+            # Django-pooled connections) or through a session-mode pooler.
+            # WAQTI_DB_PREPARED_STATEMENTS=0 turns preparing off, e.g. behind a session-mode
+            # pooler that does not reset sessions (DISCARD ALL) between its clients.
             "server_side_binding": True,
             "prepare_threshold": 5 if env_flag("WAQTI_DB_PREPARED_STATEMENTS", True) else None,
         },
