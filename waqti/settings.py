@@ -217,6 +217,10 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True
 # request.META key of a trusted proxy's client-IP header, e.g. "HTTP_X_FORWARDED_FOR".
 WAQTI_CLIENT_IP_HEADER: str | None = None
+# Password forms (Settings login, admin login and password change; waqti/password_attempts.py):
+# attempts, counted before the password is checked, per (count, seconds) fixed window.
+WAQTI_PASSWORD_ATTEMPTS_PER_ACCOUNT = (10, 15 * 60)
+WAQTI_PASSWORD_ATTEMPTS_PER_ADDRESS = (50, 15 * 60)
 
 # --- Security ------------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
