@@ -114,6 +114,16 @@ def test_tenant_admin_gets_404_for_every_registry_url_get_and_post(tenant_admin,
     assert Domain.objects.filter(domain="globex.localhost", tenant=globex).exists()
 
 
+def test_anonymous_visitors_of_registry_urls_only_get_the_login_page(acme, globex):
+    client = Client(HTTP_HOST="acme.localhost")
+    for path in registry_urls(acme, globex):
+        for method in ("get", "post"):
+            response = request(client, method, path, {"post": "yes"})
+            assert response.status_code == 302, (method, path)
+            assert response["Location"].startswith("/admin/login/?next=")
+    assert Tenant.objects.filter(slug="globex").exists()
+
+
 def test_tenant_admin_cannot_raise_its_own_plan_or_move_another_tenants_domain(
     tenant_admin, acme, globex
 ):
@@ -193,13 +203,23 @@ def test_walking_the_tenant_admin_never_shows_another_tenant(tenant_admin, acme,
     assert "Acme token" in token_list.content.decode()
 
 
-def test_view_on_site_shortcut_does_not_reach_the_registry(tenant_admin, acme, globex):
+def test_shortcut_and_autocomplete_do_not_reach_the_registry(tenant_admin, acme, globex):
     with tenant_context(acme):
         tenant_type = ContentType.objects.get_for_model(Tenant).pk
     connection.set_schema_to_public()
     response = request(tenant_admin, "get", f"/admin/r/{tenant_type}/{globex.pk}/")
     assert response.status_code == 404
     assert_no_other_tenant("/admin/r/", response)
+    # Nor the autocomplete endpoint (it serves only models registered on the site).
+    for model, field in (("domain", "tenant"), ("tenant", "domains")):
+        response = request(
+            tenant_admin,
+            "get",
+            "/admin/autocomplete/",
+            {"app_label": "tenancy", "model_name": model, "field_name": field, "term": "g"},
+        )
+        assert response.status_code == 403
+        assert_no_other_tenant("/admin/autocomplete/", response)
 
 
 def test_tenant_admin_is_staff_with_the_group_not_a_superuser(tenant_admin, acme):
