@@ -9,15 +9,16 @@ from procurement.models import (
     PurchaseOrderItem,
     Vendor,
 )
+from waqti.admin_sites import tenant_site
 
 
-@admin.register(Department)
+@admin.register(Department, site=tenant_site)
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "name_ar", "created_at"]
     search_fields = ["code", "name", "name_ar"]
 
 
-@admin.register(Vendor)
+@admin.register(Vendor, site=tenant_site)
 class VendorAdmin(admin.ModelAdmin):
     list_display = ["name", "status", "category", "vat_number", "created_at"]
     list_filter = ["status", "category"]
@@ -54,7 +55,7 @@ class PurchaseOrderEventInline(admin.TabularInline):
         return False
 
 
-@admin.register(PurchaseOrder)
+@admin.register(PurchaseOrder, site=tenant_site)
 class PurchaseOrderAdmin(admin.ModelAdmin):
     """Read-mostly: numbering, totals and status changes go through the API's services."""
 

@@ -1,14 +1,18 @@
-"""Platform operators' admin for tenants and domains (public host only)."""
+"""Platform operators' admin: tenants, domains and the operators' own users (public host only).
+
+Registered on ``operators_site`` only, which only the public host's urlconf mounts: no tenant
+host has a URL for any of these models.
+"""
 
 from django.contrib import admin
-from django.db import connection
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 
 from tenancy.models import Domain, Tenant
+from waqti.admin_sites import operators_site
 
-
-class PublicSchemaOnlyAdmin(admin.ModelAdmin):
-    def has_module_permission(self, request):  # type: ignore[no-untyped-def]
-        return connection.schema_name == "public" and super().has_module_permission(request)
+operators_site.register(User, UserAdmin)
+operators_site.register(Group, GroupAdmin)
 
 
 class DomainInline(admin.TabularInline):
@@ -16,8 +20,8 @@ class DomainInline(admin.TabularInline):
     extra = 0
 
 
-@admin.register(Tenant)
-class TenantAdmin(PublicSchemaOnlyAdmin):
+@admin.register(Tenant, site=operators_site)
+class TenantAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "plan", "schema_name", "created_at"]
     list_filter = ["plan"]
     search_fields = ["slug", "name", "domains__domain"]
@@ -28,7 +32,7 @@ class TenantAdmin(PublicSchemaOnlyAdmin):
         return False  # creating a schema belongs to `manage.py add_tenant`
 
 
-@admin.register(Domain)
-class DomainAdmin(PublicSchemaOnlyAdmin):
+@admin.register(Domain, site=operators_site)
+class DomainAdmin(admin.ModelAdmin):
     list_display = ["domain", "tenant", "is_primary"]
     search_fields = ["domain", "tenant__slug"]

@@ -97,8 +97,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], *, workers: int, port: int | None = None) -> Iterator[int]:
-    """Run gunicorn with ``workers`` processes; yield its port once /health answers."""
+def gunicorn(
+    env: dict[str, str], *, workers: int, threads: int = 1, port: int | None = None
+) -> Iterator[int]:
+    """Run gunicorn with ``workers`` processes (of ``threads`` threads each); yield its port once
+    /health answers."""
     port = port or free_port()
     process = subprocess.Popen(
         [
@@ -108,6 +111,8 @@ def gunicorn(env: dict[str, str], *, workers: int, port: int | None = None) -> I
             "waqti.wsgi:application",
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",

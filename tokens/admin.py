@@ -1,4 +1,4 @@
-"""Tokens in the tenant host's Django admin: list, search, revoke; never a secret or hash.
+"""Tokens in the tenant host's Django admin (tenant_site): list, search, revoke; never a secret.
 
 Creating a token here goes through tokens.services.token_create; its plaintext is shown once in
 a message on the next page and is stored nowhere. Existing tokens are read-only: changes go
@@ -21,6 +21,7 @@ from tokens.abilities import Ability
 from tokens.client_ip import client_ip
 from tokens.models import ApiToken, TokenEvent
 from tokens.services import Actor, token_create, token_revoke
+from waqti.admin_sites import tenant_site
 
 SHOWN_FIELDS = [
     "name",
@@ -58,7 +59,7 @@ def _actor(request: HttpRequest) -> Actor:
     return Actor(user=request.user, ip_address=client_ip(request))
 
 
-@admin.register(ApiToken)
+@admin.register(ApiToken, site=tenant_site)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = [
         "id",
@@ -134,7 +135,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         )
 
 
-@admin.register(TokenEvent)
+@admin.register(TokenEvent, site=tenant_site)
 class TokenEventAdmin(admin.ModelAdmin):
     list_display = ["occurred_at", "token", "kind", "actor_label", "ip_address"]
     list_filter = ["kind"]

@@ -12,12 +12,13 @@ from django.utils.translation import gettext_lazy as _
 
 from tokens.abilities import Ability
 from tokens.services import MAX_GRACE_MINUTES
+from waqti.password_attempts import AttemptLimitedLoginMixin
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-class SettingsLoginForm(AuthenticationForm):
-    """Django's login form with the e-mail address as the user name."""
+class SettingsLoginForm(AttemptLimitedLoginMixin, AuthenticationForm):
+    """Django's login form with the e-mail address as the user name; attempts are counted first."""
 
     username = forms.CharField(
         label=_("Email"),

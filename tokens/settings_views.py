@@ -1,11 +1,12 @@
 """Settings -> API Settings: server-rendered pages where tenant admins manage API tokens.
 
-Session authentication with CSRF protection; only tenant admins (``is_staff``, see
-tokens.user_services.is_tenant_admin) get past ``admin_required``. A token's plaintext travels
-from the POST that created it to exactly one GET in a short-lived, signed, HttpOnly cookie scoped
-to that token's "issued" page, which deletes it and is sent with no-store: the plaintext is never
-written on the server (not even in the session table), and a redirect never followed leaves it
-only in the admin's own browser for at most ISSUED_COOKIE_SECONDS.
+Session authentication with CSRF protection; only tenant admins (staff with the Settings
+permissions, see tokens.user_services.is_tenant_admin) get past ``admin_required``. Login
+attempts are counted before the password is checked (waqti.password_attempts). A token's
+plaintext travels from the POST that created it to exactly one GET in a short-lived, signed,
+HttpOnly cookie scoped to that token's "issued" page, which deletes it and is sent with no-store:
+the plaintext is never written on the server (not even in the session table), and a redirect
+never followed leaves it only in the admin's own browser for at most ISSUED_COOKIE_SECONDS.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
-from django_ratelimit.core import get_usage
 
 from tokens import services
 from tokens.activity import events_for_token, recent_requests_for_token
@@ -39,6 +39,7 @@ from tokens.client_ip import client_ip
 from tokens.models import ApiToken
 from tokens.settings_forms import SettingsLoginForm, TokenCreateForm, TokenRegenerateForm
 from tokens.user_services import is_tenant_admin
+from waqti.password_attempts import refused
 
 # The seed: "Rotate regularly - Regenerate tokens every 90 days".
 ROTATION_AGE = timedelta(days=90)
@@ -47,11 +48,6 @@ ISSUED_COOKIE = "waqti_issued_token_{token_id}"
 ISSUED_COOKIE_SALT = "tokens.settings.issued"
 ISSUED_COOKIE_SECONDS = 120
 RECENT_REQUESTS_SHOWN = 50
-
-# Failed logins per client IP and e-mail address; the cache key carries the tenant's schema.
-LOGIN_FAILURE_GROUP = "settings.login-failures"
-LOGIN_FAILURE_LIMIT = 5
-LOGIN_FAILURE_PERIOD = 15 * 60
 
 View = Callable[..., HttpResponse]
 
@@ -122,24 +118,6 @@ def _rows(tokens: list[ApiToken], now: datetime) -> list[dict[str, Any]]:
 # --- Login / logout ----------------------------------------------------------------------------
 
 
-def _login_failures(
-    request: HttpRequest, username: str, *, increment: bool
-) -> dict[str, Any] | None:
-    """Failed logins in the current window; None when the counter cache is unreachable."""
-    key = f"{client_ip(request)}:{username.strip().lower()}"
-    try:
-        return get_usage(
-            request,
-            group=LOGIN_FAILURE_GROUP,
-            key=lambda _group, _request: key,
-            rate=(LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_PERIOD),
-            method=["POST"],
-            increment=increment,
-        )
-    except Exception:  # a cache outage must not lock every admin out
-        return None
-
-
 def _safe_next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
@@ -153,30 +131,18 @@ def _safe_next(request: HttpRequest) -> str:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    """E-mail and password; at most 5 failures per IP and address in 15 minutes."""
+    """E-mail and password; a refused attempt (over a limit) answers 429 with ``Retry-After``."""
     next_url = _safe_next(request)
     if request.method == "GET":
         if request.user.is_authenticated:
             return HttpResponseRedirect(next_url)
         return _page(request, "login.html", {"form": SettingsLoginForm(request), "next": next_url})
 
-    username = request.POST.get("username", "")
-    usage = _login_failures(request, username, increment=False)
-    if usage is not None and usage["count"] >= LOGIN_FAILURE_LIMIT:
-        minutes = max(1, -(-int(usage["time_left"]) // 60))
-        form = SettingsLoginForm(request)
-        context = {"form": form, "next": next_url, "throttled_minutes": minutes}
-        response = _page(request, "login.html", context, status=429)
-        response["Retry-After"] = str(max(1, int(usage["time_left"])))
-        return response
-
     form = SettingsLoginForm(request, data=request.POST)
     if form.is_valid():
         auth_login(request, form.get_user())
         return HttpResponseRedirect(next_url)
-    if username:
-        _login_failures(request, username, increment=True)
-    return _page(request, "login.html", {"form": form, "next": next_url})
+    return refused(_page(request, "login.html", {"form": form, "next": next_url}), form.refusal)
 
 
 @require_POST

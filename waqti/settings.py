@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from waqti.embedded_db import database_settings_from_url, ensure_embedded_database
@@ -43,18 +44,22 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ".localhost,localhost,127.0.0.1
 # their sessions, its API tokens and its procurement data. auth/sessions/admin are in both lists
 # so the public host has its own operators and a session cookie never crosses schemas.
 SHARED_APPS = [
+    # First, so Django's admin/index.html and admin/app_list.html win over django-tenants'
+    # copies, whose inline styles the Content-Security-Policy blocks (and whose per-schema app
+    # colours mean nothing with one admin site per host: waqti/admin_sites.py).
+    "django.contrib.admin",
     "django_tenants",
     "tenancy",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.admin",
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -81,6 +86,7 @@ MIDDLEWARE = [
     "tokens.middleware.RateLimitHeadersMiddleware",
     "tokens.middleware.ApiActivityLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "waqti.content_security_policy.ContentSecurityPolicyMiddleware",
     # Early 429s for windows this worker knows are spent (tokens/lookup.py): no Redis, no SQL.
     "tokens.middleware.ExhaustedWindowMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -222,6 +228,10 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True
 # request.META key of a trusted proxy's client-IP header, e.g. "HTTP_X_FORWARDED_FOR".
 WAQTI_CLIENT_IP_HEADER: str | None = None
+# Password forms (Settings login, admin login and password change; waqti/password_attempts.py):
+# attempts, counted before the password is checked, per (count, seconds) fixed window.
+WAQTI_PASSWORD_ATTEMPTS_PER_ACCOUNT = (10, 15 * 60)
+WAQTI_PASSWORD_ATTEMPTS_PER_ADDRESS = (50, 15 * 60)
 
 # --- Security ------------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -238,6 +248,24 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # Pepper mixed into token hashes: a leaked database alone cannot be used to verify guesses.
 WAQTI_TOKEN_PEPPER = SECRET_KEY
+
+# Content-Security-Policy (django-csp 4) on every HTML page: Settings (which shows token secrets)
+# and both admin sites. Inline <script>/<style> run only with the per-response nonce.
+# /api/ is excluded: its JSON is never rendered as a document (nosniff), and Swagger UI at
+# /api/v1/docs/ needs inline script and styles (drf-spectacular's page and Swagger UI itself).
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,14 +1,14 @@
-"""URLs of a tenant's host: the API under /api/v1/, Settings pages, the tenant admin, health."""
+"""URLs of a tenant's host: the API under /api/v1/, Settings, the tenant's own admin, health."""
 
-from django.contrib import admin
 from django.urls import include, path
 
+from waqti.admin_sites import tenant_site
 from waqti.health import health
 
 urlpatterns = [
     path("health", health, name="health"),
     path("api/v1/", include("waqti.api.urls")),
-    path("admin/", admin.site.urls),
+    path("admin/", tenant_site.urls),  # the tenant's own models only
     path("", include("tokens.settings_urls")),  # "/" and /settings/ (the API Settings pages)
 ]
 

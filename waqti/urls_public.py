@@ -1,13 +1,13 @@
 """URLs of the public (platform) host: health check and the platform operators' admin."""
 
-from django.contrib import admin
 from django.urls import path
 
+from waqti.admin_sites import operators_site
 from waqti.health import health
 
 urlpatterns = [
     path("health", health, name="health"),
-    path("admin/", admin.site.urls),
+    path("admin/", operators_site.urls),  # tenants, domains, operators
 ]
 
 handler400 = "waqti.api.errors.json_bad_request"

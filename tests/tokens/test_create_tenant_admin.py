@@ -12,6 +12,7 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from tenancy.management.commands.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
+from tokens.user_services import TENANT_ADMIN_GROUP, TENANT_ADMIN_PERMISSIONS, is_tenant_admin
 
 
 def run(*args: str) -> str:
@@ -31,6 +32,10 @@ def test_create_tenant_admin_with_a_password(acme, globex):
     with tenant_context(acme):
         user = get_user_model().objects.get(username="owner@acme.example")
         assert user.is_staff and user.is_active and user.check_password("a-long-passphrase")
+        assert not user.is_superuser
+        assert list(user.groups.values_list("name", flat=True)) == [TENANT_ADMIN_GROUP]
+        assert user.get_all_permissions() == set(TENANT_ADMIN_PERMISSIONS)
+        assert is_tenant_admin(user)
     with tenant_context(globex):
         assert not get_user_model().objects.filter(username="owner@acme.example").exists()
 
@@ -82,3 +87,14 @@ def test_seed_demo_creates_the_documented_demo_admin_idempotently(acme):
     )
     connection.set_schema_to_public()
     assert response.status_code == 302 and response["Location"] == "/settings/api/"
+
+
+def test_seed_demo_demotes_a_demo_admin_that_was_a_superuser(acme):
+    with tenant_context(acme):
+        get_user_model().objects.create_superuser(DEMO_ADMIN_EMAIL, DEMO_ADMIN_EMAIL, "x" * 12)
+    call_command("seed_demo", stdout=io.StringIO(), stderr=io.StringIO())
+    connection.set_schema_to_public()
+    with tenant_context(acme):
+        user = get_user_model().objects.get(username=DEMO_ADMIN_EMAIL)
+        assert user.is_staff and not user.is_superuser
+        assert is_tenant_admin(user)

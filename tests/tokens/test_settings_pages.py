@@ -16,7 +16,6 @@ from django_tenants.utils import tenant_context
 from tenancy.models import Tenant
 from tests.helpers import UNAUTHENTICATED, issue_token
 from tokens.models import ApiRequestLog, ApiToken, TokenEvent
-from tokens.settings_views import LOGIN_FAILURE_LIMIT
 from tokens.user_services import tenant_admin_create
 
 HOST = "acme.localhost"
@@ -179,21 +178,23 @@ def test_logout_ends_the_session(admin):
     assert page(admin, "get", "/settings/api/").status_code == 302
 
 
-def test_login_is_throttled_per_ip_and_email(acme):
+def test_login_is_limited_per_account_and_per_address(acme, settings):
+    per_account, _period = settings.WAQTI_PASSWORD_ATTEMPTS_PER_ACCOUNT
     make_user(acme, ADMIN_EMAIL)
     make_user(acme, "other@acme.example")
     client = browser()
-    for _ in range(LOGIN_FAILURE_LIMIT):
+    for _ in range(per_account):
         assert log_in(client, password="wrong-password").status_code == 200
     refused = log_in(client)  # even the right password
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) >= 1
-    assert "Too many failed attempts" in refused.content.decode()
+    assert "Too many login attempts" in refused.content.decode()
     assert "_auth_user_id" not in client.session
-    # Another address from the same IP, and the same address from another IP, still log in.
+    # Another account from the same address still logs in (the address has its own, higher
+    # limit), but this account is refused from any address.
     assert log_in(browser(), "other@acme.example").status_code == 302
     other_ip = Client(HTTP_HOST=HOST, REMOTE_ADDR="10.9.8.7")
-    assert log_in(other_ip).status_code == 302
+    assert log_in(other_ip).status_code == 429
     # A later window starts from zero (the clock is moved, not slept).
     later = timezone.now().timestamp() + 16 * 60
     with mock.patch("django_ratelimit.core.time.time", return_value=later):
