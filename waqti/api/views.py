@@ -8,6 +8,8 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from waqti.api.exceptions import LengthRequired
+
 
 class ApiViewMixin:
     """Counts a request against the plan budget before checking its abilities.
@@ -25,6 +27,9 @@ class ApiViewMixin:
         self.perform_authentication(request)  # type: ignore[attr-defined]
         self.check_throttles(request)
         self.check_permissions(request)  # type: ignore[attr-defined]
+        # A WSGI request body is read only up to its Content-Length; a chunked one has none.
+        if "HTTP_TRANSFER_ENCODING" in request.META and not request.META.get("CONTENT_LENGTH"):
+            raise LengthRequired
 
     def check_throttles(self, request: Request) -> None:
         for throttle in self.get_throttles():  # type: ignore[attr-defined]
