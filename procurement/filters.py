@@ -28,6 +28,8 @@ class DateOrDateTimeField(forms.Field):
     default_error_messages = {
         "invalid": _("Enter a date (YYYY-MM-DD) or an ISO 8601 date-time."),
     }
+    # What the OpenAPI schema documents (waqti.api.schema): either one is accepted.
+    schema_formats = ("date", "date-time")
 
     def to_python(self, value: Any) -> tuple[datetime, bool] | None:
         if value in self.empty_values:

@@ -246,6 +246,22 @@ def test_hostile_page_values_are_a_422_naming_them(admin, path, query, name):
     }
 
 
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        (
+            "sort_by=name&sort=bogus",
+            {"sort": ["The sort must be one of: created_at, updated_at, name, code, id."]},
+        ),
+        ("order=up&sort_order=asc", {"order": ["The order must be one of: asc, desc."]}),
+    ],
+)
+def test_hostile_sort_alias_is_checked_even_beside_its_name(admin, query, errors):
+    response = admin.get(f"/api/v1/departments?{query}")
+    assert response.status_code == 422
+    assert response.json() == {"message": INVALID, "errors": errors}
+
+
 @pytest.mark.parametrize("path", LISTS)
 def test_hostile_per_page_beyond_100_is_capped(admin, path):
     response = admin.get(f"{path}?per_page={10**30}")

@@ -134,17 +134,17 @@ class PageNumberEnvelopePagination(BasePagination):
                 "name": "page",
                 "in": "query",
                 "required": False,
-                "schema": {"type": "integer", "minimum": 1},
+                "schema": {"type": "integer", "minimum": 1, "default": 1},
+                "description": "A page past the last one is a 422 naming `page` (page 1 of an "
+                "empty list is an empty page).",
             },
             {
                 "name": "per_page",
                 "in": "query",
                 "required": False,
-                "schema": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": MAX_PER_PAGE,
-                    "default": DEFAULT_PER_PAGE,
-                },
+                # Not a maximum: larger values are accepted and read as MAX_PER_PAGE.
+                "schema": {"type": "integer", "minimum": 1, "default": DEFAULT_PER_PAGE},
+                "description": f"Items per page; values above {MAX_PER_PAGE} are read as "
+                f"{MAX_PER_PAGE}.",
             },
         ]
