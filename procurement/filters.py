@@ -68,7 +68,10 @@ class CreatedToFilter(django_filters.Filter):
             return qs
         moment, was_a_date = value
         if was_a_date:
-            return qs.filter(created_at__lt=moment + timedelta(days=1))
+            try:
+                return qs.filter(created_at__lt=moment + timedelta(days=1))
+            except OverflowError:  # 9999-12-31: the whole last day, so no end at all
+                return qs
         return qs.filter(created_at__lte=moment)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from procurement import services
+from procurement.services import LineInput
 from tenancy.models import Tenant
 from tests.helpers import UNAUTHENTICATED, ApiClient, issue_token
 from tokens.models import ApiToken
@@ -347,6 +349,30 @@ def test_hostile_unicode_in_a_filter_is_a_422_naming_it(admin, path, query, erro
     response = admin.get(f"{path}?{query}")
     assert response.status_code == 422
     assert response.json() == {"message": INVALID, "errors": errors}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "created_to=9999-12-31",
+        "created_from=0001-01-01",
+        "created_from=0001-01-01T00:00:00%2B14:00",
+        "created_to=9999-12-31T23:59:59-12:00",
+    ],
+)
+def test_hostile_dates_at_the_ends_of_the_calendar_filter_as_asked(admin, acme, query):
+    with tenant_context(acme):
+        vendor = services.vendor_create(name="Vendor")
+        department = services.department_create(name="Department", code="D")
+        services.purchase_order_create(
+            vendor_id=vendor.pk,
+            department_id=department.pk,
+            items=[LineInput(description="x", quantity=Decimal(1), unit_price=Decimal(1))],
+        )
+    connection.set_schema_to_public()
+    response = admin.get(f"/api/v1/purchase-orders?{query}")
+    assert response.status_code == 200
+    assert response.json()["meta"]["total"] == 1
 
 
 @pytest.mark.parametrize("path", LISTS)
