@@ -28,6 +28,8 @@ class DateOrDateTimeField(forms.Field):
     default_error_messages = {
         "invalid": _("Enter a date (YYYY-MM-DD) or an ISO 8601 date-time."),
     }
+    # What the OpenAPI schema documents (waqti.api.schema): either one is accepted.
+    schema_formats = ("date", "date-time")
 
     def to_python(self, value: Any) -> tuple[datetime, bool] | None:
         if value in self.empty_values:
@@ -66,7 +68,10 @@ class CreatedToFilter(django_filters.Filter):
             return qs
         moment, was_a_date = value
         if was_a_date:
-            return qs.filter(created_at__lt=moment + timedelta(days=1))
+            try:
+                return qs.filter(created_at__lt=moment + timedelta(days=1))
+            except OverflowError:  # 9999-12-31: the whole last day, so no end at all
+                return qs
         return qs.filter(created_at__lte=moment)
 
 

@@ -164,9 +164,16 @@ def _already_quantized(value: Any, places: int, max_digits: int | None) -> bool:
 
 
 class _BlankAsNullOutput:
-    """Renders optional text that is empty as ``null`` (fields named in ``blank_as_null``)."""
+    """Renders optional text that is empty as ``null`` (fields named in ``blank_as_null``), and
+    documents those fields as nullable in the OpenAPI schema."""
 
     blank_as_null: tuple[str, ...] = ()
+
+    def get_extra_kwargs(self) -> dict[str, Any]:
+        extra = super().get_extra_kwargs()  # type: ignore[misc]
+        for field in self.blank_as_null:
+            extra[field] = {**extra.get(field, {}), "allow_null": True}
+        return extra
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         data = super().to_representation(instance)  # type: ignore[misc]

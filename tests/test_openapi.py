@@ -156,7 +156,8 @@ def test_error_component_and_error_responses(schema):
         if "{id}" in path:
             assert "404" in responses, (path, method)
         if method in {"put", "patch"} or (method == "post" and "{id}" not in path):
-            assert {"400", "422"} <= set(responses), (path, method)
+            assert {"400", "413", "422"} <= set(responses), (path, method)
+        assert ("411" in responses) == (method in {"post", "put", "patch"}), (path, method)
     me = schema["paths"]["/api/v1/me"]["get"]["responses"]
     assert "403" not in me  # any valid token may call /me
     approve = schema["paths"]["/api/v1/purchase-orders/{id}/approve"]["post"]["responses"]
@@ -252,3 +253,25 @@ def test_schema_needs_no_token_but_api_still_does(db, api, acme):
     token = issue_token(acme, ["read"])
     assert api(acme).get("/api/v1/me").status_code == 401
     assert api(acme, token).get("/api/v1/schema/").status_code == 200
+
+
+def test_schema_tells_what_the_api_does_with_edge_values(schema):
+    """What schemathesis found the schema promising wrongly (tests/test_schemathesis.py)."""
+    components = schema["components"]["schemas"]
+    vendor = components["Vendor"]["properties"]
+    for name in ("name_ar", "email", "phone", "vat_number", "cr_number", "category"):
+        assert vendor[name].get("nullable") is True, name  # blank text is answered as null
+    assert components["PurchaseOrder"]["properties"]["rejection_reason"]["nullable"] is True
+    assert components["PurchaseOrderRequest"]["properties"]["items"]["minItems"] == 1
+    assert components["TokenCreateRequest"]["properties"]["abilities"]["minItems"] == 1
+    listing = {
+        p["name"]: p for p in schema["paths"]["/api/v1/purchase-orders"]["get"]["parameters"]
+    }
+    assert "maximum" not in listing["per_page"]["schema"]  # 500 is read as 100, not refused
+    assert all(parameter["allowEmptyValue"] for parameter in listing.values())
+    assert listing["created_from"]["schema"]["anyOf"] == [
+        {"format": "date"},
+        {"format": "date-time"},
+    ]
+    logs = {p["name"]: p for p in schema["paths"]["/api/v1/api-logs"]["get"]["parameters"]}
+    assert logs["status"]["schema"] == {"type": "integer", "minimum": 100, "maximum": 599}

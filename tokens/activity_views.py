@@ -27,8 +27,8 @@ class ApiLogViewSet(ApiViewSet):
     @extend_schema(
         summary="API activity log",
         parameters=[
-            OpenApiParameter("token_id", int),
-            OpenApiParameter("status", int),
+            OpenApiParameter("token_id", {"type": "integer", "minimum": 1}),
+            OpenApiParameter("status", {"type": "integer", "minimum": 100, "maximum": 599}),
             OpenApiParameter("method", str, enum=list(HTTP_METHODS)),
             OpenApiParameter("from", OpenApiTypes.DATETIME, description="ISO 8601, inclusive"),
             OpenApiParameter("to", OpenApiTypes.DATETIME, description="ISO 8601, inclusive"),

@@ -234,6 +234,14 @@ WAQTI_PASSWORD_ATTEMPTS_PER_ACCOUNT = (10, 15 * 60)
 WAQTI_PASSWORD_ATTEMPTS_PER_ADDRESS = (50, 15 * 60)
 
 # --- Security ------------------------------------------------------------------------------------
+# Largest request body, in bytes. Django refuses a bigger Content-Length before reading the body
+# and reads at most one byte past it otherwise (RequestDataTooBig); the API answers 413.
+try:
+    DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("WAQTI_MAX_BODY_BYTES") or 1024 * 1024)
+except ValueError:
+    DATA_UPLOAD_MAX_MEMORY_SIZE = 0
+if DATA_UPLOAD_MAX_MEMORY_SIZE < 1024:
+    raise ImproperlyConfigured("WAQTI_MAX_BODY_BYTES must be an integer of at least 1024.")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_flag("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^health$"]
@@ -296,7 +304,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["tokens.permissions.HasRequiredAbility"],
     "DEFAULT_THROTTLE_CLASSES": ["tokens.throttling.PlanRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["waqti.api.parsers.JsonParser"],
     "DEFAULT_PAGINATION_CLASS": "waqti.api.pagination.PageNumberEnvelopePagination",
     "EXCEPTION_HANDLER": "waqti.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "waqti.api.schema.WaqtiAutoSchema",

@@ -6,14 +6,22 @@ import json
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
-from waqti.api.exceptions import Conflict, MissingAbility, RateLimited
+from waqti.api.exceptions import (
+    Conflict,
+    LengthRequired,
+    MissingAbility,
+    PayloadTooLarge,
+    RateLimited,
+)
 
 logger = logging.getLogger("waqti.api")
 
@@ -72,8 +80,24 @@ def _parse_error(exc: exceptions.ParseError) -> str:
     return str(exc.detail)
 
 
+def too_large_body() -> dict[str, Any]:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return error_body(
+        _("Request body too large."),
+        {
+            "body": [
+                _("The request body must not be larger than %(limit)s bytes.") % {"limit": limit}
+            ]
+        },
+    )
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Call DRF's handler first (keeps Retry-After, WWW-Authenticate, rollback), then reshape."""
+    if isinstance(exc, RequestDataTooBig):
+        # Django's refusal of a body over DATA_UPLOAD_MAX_MEMORY_SIZE (raised by request.body
+        # before reading past the limit); DRF does not know it, so name it before DRF's handler.
+        exc = PayloadTooLarge()
     response = exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled error in %s", context.get("view"), exc_info=exc)
@@ -101,6 +125,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(exc, exceptions.ValidationError):
         response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
         response.data = error_body(_("The given data was invalid."), validation_errors(exc.detail))
+    elif isinstance(exc, PayloadTooLarge):
+        response.data = too_large_body()
+    elif isinstance(exc, LengthRequired):
+        response.data = error_body(
+            _("Length required."),
+            {"body": [_("Send the request body with a Content-Length header, not chunked.")]},
+        )
     elif isinstance(exc, exceptions.ParseError):
         response.data = error_body(_("Malformed request body."), {"body": [_parse_error(exc)]})
     elif isinstance(exc, exceptions.NotFound | Http404):
@@ -126,6 +157,9 @@ def json_server_error(request: HttpRequest) -> JsonResponse:
 
 
 def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's 400 (``SuspiciousOperation``); an oversized body outside DRF is still a 413."""
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(too_large_body(), status=413)
     return JsonResponse(error_body(_("Bad request."), {}), status=400)
 
 

@@ -43,5 +43,21 @@ class RateLimited(exceptions.Throttled):
         super().__init__(wait=wait)
 
 
+class PayloadTooLarge(exceptions.APIException):
+    """The request body is larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (Django's
+    ``RequestDataTooBig``, raised before the body is read past the limit)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+
+class LengthRequired(exceptions.APIException):
+    """A body without Content-Length (``Transfer-Encoding: chunked``): Django would read it as
+    empty, so a PATCH would silently change nothing; it is refused instead, unread."""
+
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_code = "length_required"
+
+
 class InvalidData(exceptions.ValidationError):
     """A 422 raised from services with field errors, e.g. a vendor that is not active."""

@@ -16,6 +16,9 @@ from waqti.api.exceptions import InvalidData
 
 DEFAULT_PER_PAGE = 15
 MAX_PER_PAGE = 100
+# An offset handed to SQL must fit PostgreSQL's bigint. No table holds that many rows, so a page
+# starting further on is past the end whatever the data (and refused like any page past the end).
+MAX_OFFSET = 2**63 - 1 - MAX_PER_PAGE
 
 
 def _positive_int(request: Request, name: str, default: int) -> int:
@@ -41,7 +44,8 @@ class CountedSlices(Protocol):
 class PageNumberEnvelopePagination(BasePagination):
     """``?page=`` (default 1) and ``?per_page=`` (default 15, capped at 100).
 
-    Pages a queryset (count, then slice) or a ``CountedSlices`` source.
+    Pages a queryset (count, then slice) or a ``CountedSlices`` source. A page past the last
+    one is a 422 naming ``page``, on every list (page 1 of an empty list is an empty page).
     """
 
     def paginate_queryset(
@@ -53,12 +57,22 @@ class PageNumberEnvelopePagination(BasePagination):
         start = (self.page - 1) * self.per_page
         rows: list = []
         if isinstance(queryset, CountedSlices):
-            self.total, rows = queryset.count_and_slice(start, start + self.per_page)
+            offset = min(start, MAX_OFFSET)
+            self.total, rows = queryset.count_and_slice(offset, offset + self.per_page)
         else:
             self.total = queryset.count()
             if start < self.total:
                 rows = list(queryset[start : start + self.per_page])
         self.last_page = max(1, math.ceil(self.total / self.per_page))
+        if self.page > self.last_page:
+            raise InvalidData(
+                {
+                    "page": [
+                        _("The page must not be greater than %(last_page)s, the last page.")
+                        % {"last_page": self.last_page}
+                    ]
+                }
+            )
         return rows
 
     def _links(self) -> dict[str, str | None]:
@@ -120,17 +134,17 @@ class PageNumberEnvelopePagination(BasePagination):
                 "name": "page",
                 "in": "query",
                 "required": False,
-                "schema": {"type": "integer", "minimum": 1},
+                "schema": {"type": "integer", "minimum": 1, "default": 1},
+                "description": "A page past the last one is a 422 naming `page` (page 1 of an "
+                "empty list is an empty page).",
             },
             {
                 "name": "per_page",
                 "in": "query",
                 "required": False,
-                "schema": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": MAX_PER_PAGE,
-                    "default": DEFAULT_PER_PAGE,
-                },
+                # Not a maximum: larger values are accepted and read as MAX_PER_PAGE.
+                "schema": {"type": "integer", "minimum": 1, "default": DEFAULT_PER_PAGE},
+                "description": f"Items per page; values above {MAX_PER_PAGE} are read as "
+                f"{MAX_PER_PAGE}.",
             },
         ]

@@ -18,6 +18,7 @@ from tokens.permissions import required_ability
 from waqti.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from waqti.api.idempotency import REPLAY_HEADER, idempotent
 from waqti.api.request_id import HEADER as REQUEST_ID_HEADER
+from waqti.api.views import BODY_METHODS
 
 BEARER_SCHEME = "BearerToken"
 ERROR_COMPONENT = "ErrorResponse"
@@ -91,7 +92,7 @@ _UNAUTHENTICATED = {
 # status -> (description, example body, extra headers beyond X-Request-ID and the rate limit)
 _ERRORS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
     "400": (
-        "The body is not valid JSON.",
+        "The body is not valid JSON, or is nested more than 32 levels deep.",
         {
             "message": "Malformed request body.",
             "errors": {"body": ["The request body is not valid JSON (line 1, column 2)."]},
@@ -104,6 +105,24 @@ _ERRORS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
         ("WWW-Authenticate",),
     ),
     "404": ("No such resource in this tenant.", {"message": "Not found.", "errors": {}}, ()),
+    "411": (
+        "The body was sent chunked (`Transfer-Encoding`) without `Content-Length`; it is not read.",
+        {
+            "message": "Length required.",
+            "errors": {
+                "body": ["Send the request body with a Content-Length header, not chunked."]
+            },
+        },
+        (),
+    ),
+    "413": (
+        "The body is larger than the server's limit (`WAQTI_MAX_BODY_BYTES`, by default 1 MiB).",
+        {
+            "message": "Request body too large.",
+            "errors": {"body": ["The request body must not be larger than 1048576 bytes."]},
+        },
+        (),
+    ),
     "409": (
         "The resource's current status does not allow this action.",
         {
@@ -113,7 +132,8 @@ _ERRORS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
         (),
     ),
     "422": (
-        "Validation failed; `errors` names each invalid field.",
+        "Validation failed; `errors` names each invalid field (nested ones by path, e.g. "
+        "`items.0.quantity`; on lists, also a `page` past the last one).",
         {"message": "The given data was invalid.", "errors": {"name": ["This field is required."]}},
         (),
     ),
@@ -219,6 +239,9 @@ def _form_field_schema(field_class: type) -> dict[str, Any]:
         schema["format"] = "date-time"
     elif issubclass(field_class, forms.DateField):
         schema["format"] = "date"
+    elif getattr(field_class, "schema_formats", None):
+        # A field that accepts several formats names them (``DateOrDateTimeField``).
+        schema["anyOf"] = [{"format": name} for name in field_class.schema_formats]
     invalid = vars(field_class).get("default_error_messages", {}).get("invalid")
     if invalid:
         schema["description"] = str(invalid)
@@ -267,6 +290,13 @@ class WaqtiAutoSchema(AutoSchema):
         # A base class's docstring (written for developers) is not the component's description.
         if "__doc__" not in vars(type(serializer)) or not type(serializer).__doc__:
             schema.pop("description", None)
+        # drf-spectacular leaves ``allow_empty=False`` out; an empty list is refused with a 422.
+        properties = schema.get("properties", {})
+        for name, field in serializer.fields.items():
+            if getattr(field, "allow_empty", True) is False and "minItems" not in properties.get(
+                name, {"minItems": 0}
+            ):
+                properties[name]["minItems"] = 1
         return schema
 
     def _get_response_for_code(
@@ -352,6 +382,9 @@ class WaqtiAutoSchema(AutoSchema):
             # Router ids are declared as digit patterns; clients should see integers.
             if parameter.get("in") == "path" and schema.get("pattern", "").startswith("^[0-9]"):
                 parameter["schema"] = {"type": "integer", "minimum": 1}
+            # Every list parameter reads an empty value (an empty form field) as "not given".
+            if parameter.get("in") == "query":
+                parameter["allowEmptyValue"] = True
         return parameters
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
@@ -389,7 +422,7 @@ class WaqtiAutoSchema(AutoSchema):
         return getattr(handler, "__code__", None) is _IDEMPOTENT_CODE
 
     def _has_body(self) -> bool:
-        return self.method in {"POST", "PUT", "PATCH"} and self.get_request_serializer() is not None
+        return self.method in BODY_METHODS and self.get_request_serializer() is not None
 
     def _error_codes(self) -> list[str]:
         action = getattr(self.view, "action", None)
@@ -398,8 +431,10 @@ class WaqtiAutoSchema(AutoSchema):
             codes.append("403")
         if "{" in self.path:
             codes.append("404")
+        if self.method in BODY_METHODS:
+            codes.append("411")
         if self._has_body():
-            codes += ["400", "422"]
+            codes += ["400", "413", "422"]
         elif self.method == "GET" and self._is_list_view():
             codes.append("422")  # page, per_page, sorting and filters are validated
         if self._is_idempotent_create() and "422" not in codes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -17,13 +17,26 @@ DEFAULT_ORDER = "desc"
 ORDERS = ("asc", "desc")
 
 
-def _param(request: Request, name: str, alias: str) -> tuple[str, str | None]:
-    """The value of ``name``, else of its alias, with the parameter name the client used."""
+def _given(request: Request, name: str, alias: str) -> dict[str, str]:
+    """The values of ``name`` and of its alias that the request gives, by parameter name."""
+    given = {}
     for key in (name, alias):
         value = request.query_params.get(key)
         if value is not None:
-            return key, value.strip()
-    return name, None
+            given[key] = value.strip()
+    return given
+
+
+def _invalid(given: dict[str, str], allowed: Collection[str]) -> dict[str, list[str]]:
+    """A 422 entry for each given parameter (the name or its alias) outside ``allowed``."""
+    return {
+        key: [
+            _("The %(param)s must be one of: %(allowed)s.")
+            % {"param": key, "allowed": ", ".join(allowed)}
+        ]
+        for key, value in given.items()
+        if value not in allowed
+    }
 
 
 def sort_queryset(
@@ -35,23 +48,17 @@ def sort_queryset(
     ties in the same direction, so pages never overlap or skip rows. An unknown field or order
     raises a 422 naming what is allowed.
     """
-    sort_key, sort_by = _param(request, "sort_by", "sort")
-    order_key, order = _param(request, "sort_order", "order")
-    sort_by = sort_by or default
-    order = (order or DEFAULT_ORDER).lower()
-    errors: dict[str, list[str]] = {}
-    if sort_by not in fields:
-        errors[sort_key] = [
-            _("The %(param)s must be one of: %(allowed)s.")
-            % {"param": sort_key, "allowed": ", ".join(fields)}
-        ]
-    if order not in ORDERS:
-        errors[order_key] = [
-            _("The %(param)s must be one of: %(allowed)s.")
-            % {"param": order_key, "allowed": ", ".join(ORDERS)}
-        ]
+    sorts = {key: value or default for key, value in _given(request, "sort_by", "sort").items()}
+    orders = {
+        key: (value or DEFAULT_ORDER).lower()
+        for key, value in _given(request, "sort_order", "order").items()
+    }
+    # Each given parameter is checked, the alias too when the name is also given (and wins).
+    errors = {**_invalid(sorts, fields), **_invalid(orders, ORDERS)}
     if errors:
         raise InvalidData(errors)
+    sort_by = next(iter(sorts.values()), default)
+    order = next(iter(orders.values()), DEFAULT_ORDER)
     sign = "-" if order == "desc" else ""
     return queryset.order_by(f"{sign}{fields[sort_by]}", f"{sign}pk")
 

@@ -1,4 +1,4 @@
-"""Base classes every API view uses: throttle before permissions, tenant-scoped lookups."""
+"""Base classes every API view uses: throttle before permissions, no chunked bodies."""
 
 from __future__ import annotations
 
@@ -7,6 +7,18 @@ from typing import Any
 from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
+
+from waqti.api.exceptions import LengthRequired
+
+# Methods whose body the API may read.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _chunked(request: Request) -> bool:
+    """A body sent without Content-Length: Django reads a WSGI body only up to that length, so
+    it would be taken as empty (a PATCH would silently change nothing)."""
+    meta = request.META
+    return "HTTP_TRANSFER_ENCODING" in meta and not meta.get("CONTENT_LENGTH")
 
 
 class ApiViewMixin:
@@ -25,6 +37,8 @@ class ApiViewMixin:
         self.perform_authentication(request)  # type: ignore[attr-defined]
         self.check_throttles(request)
         self.check_permissions(request)  # type: ignore[attr-defined]
+        if request.method in BODY_METHODS and _chunked(request):
+            raise LengthRequired
 
     def check_throttles(self, request: Request) -> None:
         for throttle in self.get_throttles():  # type: ignore[attr-defined]
