@@ -15,6 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
+from waqti import errors as domain
 from waqti.api.exceptions import (
     Conflict,
     LengthRequired,
@@ -92,8 +93,31 @@ def too_large_body() -> dict[str, Any]:
     )
 
 
+DOMAIN_ERROR_STATUS: dict[type[domain.DomainError], int] = {
+    domain.InvalidInput: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    domain.StateConflict: status.HTTP_409_CONFLICT,
+    domain.NotPermitted: status.HTTP_403_FORBIDDEN,
+}
+
+
+def domain_error_response(exc: domain.DomainError) -> Response:
+    """A service's refusal: its status by kind, its own message (or the kind's), its errors."""
+    code = next(
+        (code for kind, code in DOMAIN_ERROR_STATUS.items() if isinstance(exc, kind)),
+        status.HTTP_400_BAD_REQUEST,
+    )
+    default = {
+        status.HTTP_422_UNPROCESSABLE_ENTITY: _("The given data was invalid."),
+        status.HTTP_403_FORBIDDEN: _("This action is unauthorized."),
+    }.get(code, _("Request failed."))
+    set_rollback()
+    return Response(error_body(exc.message or default, exc.errors), status=code)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Call DRF's handler first (keeps Retry-After, WWW-Authenticate, rollback), then reshape."""
+    if isinstance(exc, domain.DomainError):
+        return domain_error_response(exc)
     if isinstance(exc, RequestDataTooBig):
         # Django's refusal of a body over DATA_UPLOAD_MAX_MEMORY_SIZE (raised by request.body
         # before reading past the limit); DRF does not know it, so name it before DRF's handler.
