@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from tokens.client_ip import parse_trusted_proxies
 from waqti.embedded_db import database_settings_from_url, ensure_embedded_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -215,8 +216,14 @@ WAQTI_ANONYMOUS_RATE_PER_MINUTE = 100
 RATELIMIT_USE_CACHE = "default"
 # Read-or-count failures of the counter cache let requests through (the API keeps serving).
 RATELIMIT_FAIL_OPEN = True
-# request.META key of a trusted proxy's client-IP header, e.g. "HTTP_X_FORWARDED_FOR".
-WAQTI_CLIENT_IP_HEADER: str | None = None
+# Proxies whose X-Forwarded-For is believed (tokens/client_ip.py): comma-separated addresses or
+# CIDRs, IPv4 and IPv6. Empty: the client is REMOTE_ADDR and X-Forwarded-For is ignored.
+try:
+    WAQTI_TRUSTED_PROXIES = parse_trusted_proxies(os.environ.get("WAQTI_TRUSTED_PROXIES", ""))
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"WAQTI_TRUSTED_PROXIES must be comma-separated IP addresses or CIDRs: {exc}"
+    ) from exc
 
 # --- Security ------------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

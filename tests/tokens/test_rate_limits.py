@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tenancy.services import tenant_change_plan
 from tests.helpers import UNAUTHENTICATED, forbidden, issue_token
+from tokens.client_ip import parse_trusted_proxies
 
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
@@ -170,18 +171,19 @@ def test_bad_tokens_are_limited_per_ip_before_any_token_lookup(db, api, acme, cl
     assert other_ip.get("/api/v1/me").status_code == 401
 
 
-def test_client_ip_comes_from_proxy_header_only_when_configured(db, api, acme, clock, settings):
+def test_client_ip_comes_from_x_forwarded_for_only_behind_a_trusted_proxy(
+    db, api, acme, clock, settings
+):
     settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 1
-    spoofing = api(acme)
+    spoofing = api(acme)  # REMOTE_ADDR 127.0.0.1
     spoofing.get("/api/v1/me", headers={"X-Forwarded-For": "1.1.1.1"})
-    # Unconfigured: the header is ignored, REMOTE_ADDR is the key and it is exhausted.
+    # No trusted proxy: the header is ignored, REMOTE_ADDR is the key and it is exhausted.
     assert spoofing.get("/api/v1/me", headers={"X-Forwarded-For": "2.2.2.2"}).status_code == 429
-    settings.WAQTI_CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
-    assert (
-        spoofing.get("/api/v1/me", headers={"X-Forwarded-For": "9.9.9.9, 3.3.3.3"}).status_code
-        == 401
-    )
+    settings.WAQTI_TRUSTED_PROXIES = parse_trusted_proxies("127.0.0.0/8")
+    forwarded = {"X-Forwarded-For": "9.9.9.9, 3.3.3.3"}  # 3.3.3.3: what the proxy saw
+    assert spoofing.get("/api/v1/me", headers=forwarded).status_code == 401
     assert spoofing.get("/api/v1/me", headers={"X-Forwarded-For": "3.3.3.3"}).status_code == 429
+    assert spoofing.get("/api/v1/me", headers={"X-Forwarded-For": "4.4.4.4"}).status_code == 401
 
 
 def test_cache_outage_serves_without_limits_and_logs_once(db, api, acme, settings, caplog):
