@@ -136,11 +136,13 @@ def token_revoke(*, token: ApiToken, actor: Actor) -> ApiToken:
 def token_touch(token: ApiToken, now: datetime) -> bool:
     """Keep ``last_used_at`` current to a minute with at most one conditional UPDATE a minute.
 
-    Returns True when an UPDATE was sent.
+    The UPDATE only touches a usable row (not revoked, not expired at ``now``): callers may act
+    on a stale snapshot (the early-refusal path), and a revoked token's last use must stay the
+    last use it really had. Returns True when an UPDATE was sent.
     """
     if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
         return False
-    ApiToken.objects.filter(pk=token.pk).filter(
+    ApiToken.objects.usable(now).filter(pk=token.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
     ).update(last_used_at=now)
     token.last_used_at = now

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
+from unittest import mock
 
 import pytest
 import redis.connection
 from django.conf import settings as django_settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tenancy.services import tenant_change_plan
 from tests.helpers import UNAUTHENTICATED, issue_token
-from tokens import activity, lookup
+from tokens import activity, lookup, services
 from tokens.lookup import ExhaustedWindow, ExhaustedWindows
 from tokens.models import ApiRequestLog, ApiToken
 from tokens.services import Actor, token_revoke
@@ -225,3 +228,26 @@ def test_memo_leaves_content_negotiation_first(db, api, acme, clock, settings, r
         refused = anonymous.get("/api/v1/me", headers={"Accept": accept})
         assert refused.status_code == 429 and refused["Content-Type"] == "application/json"
     assert redis_calls == []
+
+
+@needs_token_cache
+def test_early_refusal_never_moves_a_revoked_tokens_last_used_at(
+    db, api, acme, clock, settings, monkeypatch
+):
+    settings.WAQTI_RATE_LIMITS = {**settings.WAQTI_RATE_LIMITS, "professional": (1, 100)}
+    token = issue_token(acme, ["read"])
+    token_id = int(token.split("|")[0])
+    client = api(acme, token)
+    assert client.get("/api/v1/me").status_code == 200
+    assert client.get("/api/v1/me").status_code == 429  # plan memo engaged, snapshot cached
+    with monkeypatch.context() as other_worker, tenant_context(acme):
+        # Revoked in another server process: this worker's snapshot does not notice.
+        other_worker.setattr(services, "token_cache", lookup.TokenCache())
+        services.token_revoke(token=ApiToken.objects.get(pk=token_id), actor=Actor())
+        last_used = ApiToken.objects.get(pk=token_id).last_used_at
+    connection.set_schema_to_public()
+    later = timezone.now() + timedelta(minutes=5)  # past the once-a-minute write resolution
+    with mock.patch("tokens.middleware.timezone.now", return_value=later):
+        assert client.get("/api/v1/me").status_code == 429  # the documented consequence
+    with tenant_context(acme):
+        assert ApiToken.objects.get(pk=token_id).last_used_at == last_used
