@@ -96,8 +96,10 @@ def _guarded_view_headers(urlconf: str | None, path: str) -> dict[str, str] | No
 class ExhaustedWindowMiddleware:
     """Refuses ``/api/v1`` requests into a window this worker knows is spent, before DRF runs.
 
-    Uses ``tokens.lookup.exhausted`` (filled by the per-IP guard and the plan throttle), so a
-    refusal costs neither Redis nor PostgreSQL. The response is the one the DRF path gives:
+    Uses ``tokens.lookup.exhausted`` (filled by the per-IP guard and the plan throttle). A plan
+    refusal costs neither Redis nor PostgreSQL; a per-IP refusal answers only tokens known
+    invalid (``tokens.lookup.known_invalid``: no SQL, one Redis GET unless the token is
+    malformed or missing). The response is the one the DRF path gives:
     same status, body (in the request's language), rate-limit headers, ``Retry-After``, DRF's
     ``Allow``/``Vary``, and the headers of the middleware it skips (locale, clickjacking,
     ``Content-Length``). It sits right after ``SecurityMiddleware`` (whose headers it keeps) and
@@ -134,26 +136,28 @@ class ExhaustedWindowMiddleware:
         try:
             token_id, secret = parse_bearer(request.META.get("HTTP_AUTHORIZATION"))
         except MalformedToken:
-            token_id, secret = None, ""
-        snapshot = lookup.token_cache.peek(token_id) if token_id is not None else None
-        if snapshot is not None and snapshot.accepts(secret, timezone.now()):
-            # As BearerTokenAuthentication: a cached token that accepts skips the per-IP guard.
-            refusal = self._plan_refusal(request, schema, tenant.plan, token_id, secret)
+            refusal = self._failure_refusal(request, schema, None, "")
         else:
-            refusal = self._failure_refusal(request, schema, token_id)
+            refusal = self._failure_refusal(
+                request, schema, token_id, secret
+            ) or self._plan_refusal(request, schema, tenant.plan, token_id, secret)
         if refusal is None:
             return None
         usage, text, view_headers = refusal
         return self._respond(request, usage, text, view_headers)
 
     def _failure_refusal(
-        self, request: HttpRequest, schema: str, token_id: int | None
+        self, request: HttpRequest, schema: str, token_id: int | None, secret: str
     ) -> tuple[WindowUsage, str, dict[str, str]] | None:
+        """The per-IP guard's 429, only for a token known invalid (``token_id`` None: malformed
+        or missing); one that may be valid takes the normal path, whatever its address did."""
         window = lookup.exhausted.get(schema, lookup.failure_memo_key(client_ip(request)))
         if window is None or window.limit != settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE:
             return None
         view_headers = _guarded_view_headers(getattr(request, "urlconf", None), request.path_info)
         if view_headers is None:
+            return None
+        if token_id is not None and not lookup.known_invalid(token_id, secret, timezone.now()):
             return None
         request.claimed_token_id = token_id  # type: ignore[attr-defined]
         usage = window.usage()
@@ -169,7 +173,8 @@ class ExhaustedWindowMiddleware:
             return None
         now = timezone.now()
         snapshot = lookup.token_cache.get(token_id)  # young enough to be trusted without Redis
-        if snapshot is None or not snapshot.accepts(secret, now):
+        match = snapshot.match(secret, now) if snapshot is not None else None
+        if match is None or match.under_fallback:  # a fallback match is re-hashed by the DRF path
             return None
         view_headers = _guarded_view_headers(getattr(request, "urlconf", None), request.path_info)
         if view_headers is None:

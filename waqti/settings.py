@@ -238,8 +238,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Previous secret keys (comma-separated), still accepted while a rotation is under way: Django
+# checks signatures and sessions against them, and tokens hashed under one authenticate and are
+# re-hashed under SECRET_KEY on first use (README "Rotating the secret key").
+SECRET_KEY_FALLBACKS = [
+    key for key in env_list("DJANGO_SECRET_KEY_FALLBACKS", "") if key != SECRET_KEY
+]
 # Pepper mixed into token hashes: a leaked database alone cannot be used to verify guesses.
 WAQTI_TOKEN_PEPPER = SECRET_KEY
+WAQTI_TOKEN_PEPPER_FALLBACKS = SECRET_KEY_FALLBACKS
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
