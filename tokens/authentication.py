@@ -11,6 +11,7 @@ from rest_framework.request import Request
 
 from tokens import lookup
 from tokens.client_ip import client_ip
+from tokens.exhausted import ExhaustedWindow, exhausted, failure_memo_key
 from tokens.models import ApiToken
 from tokens.ratelimit import WindowUsage, count_request
 from tokens.secrets import MalformedToken, parse_bearer
@@ -32,10 +33,10 @@ def _failure_window(request: Request) -> WindowUsage | None:
     )
     if usage is not None and usage.count >= usage.limit:
         # Spent: this worker refuses the IP's next known-invalid tokens early until the reset.
-        lookup.exhausted.note(
+        exhausted.note(
             connection.schema_name,
-            lookup.failure_memo_key(ip),
-            lookup.ExhaustedWindow(limit=usage.limit, reset_at=usage.reset_at),
+            failure_memo_key(ip),
+            ExhaustedWindow(limit=usage.limit, reset_at=usage.reset_at),
         )
     return usage
 

@@ -11,20 +11,14 @@ change moves the version away from the stamp. It also ages out after MAX_SNAPSHO
 Valid token, steady state: one Redis round trip, a script that checks the snapshot's version and
 counts the plan windows (``count_windows_at_version``; the counts ride on the token for
 ``PlanRateThrottle``). If the version moved, nothing was counted and the row is re-read.
-Invalid token, steady state: one Redis GET (the version) and no SQL: ids are sequential per
-tenant, so an id above the known highest, a known-absent id, or a snapshot refusing the secret
-(constant-time) is invalid without a query (``TokenCache.rejects``); anything else is looked up.
+Invalid token, steady state: no SQL and at most one Redis GET (the version): ids are sequential
+per tenant, so an id above the known highest, a known-absent id, or a snapshot refusing the
+secret (constant-time) is invalid without a query (``TokenCache.rejects``); anything else is
+looked up. The early refusals reuse a version read within VERSION_TRUST_SECONDS: create and
+regenerate wait twice that long after their bump before the new secret is shown (commit-wait).
 
-Exhausted windows (``exhausted``): a window this worker saw spent is remembered until its reset,
-and ``tokens.middleware.ExhaustedWindowMiddleware`` refuses into it early (not counted):
-
-* the per-IP failure window, keyed by (schema, IP): only tokens known invalid (malformed, or by
-  the rule above); a token that may be valid takes the normal path;
-* the tenant's plan window, keyed by (schema, ``PLAN_KEY``): tokens whose fresh cached snapshot
-  accepts the secret, without Redis or PostgreSQL. Accepted consequence: a token revoked in
-  ANOTHER process gets 429 instead of 401 until the window resets or its snapshot ages out (it
-  is refused either way, and ``token_touch`` never moves a revoked token's ``last_used_at``).
-  A revoke in this process gives 401 at once (``invalidate_tenant`` drops local snapshots).
+Early refusals (``tokens.exhausted``, ``tokens.middleware.ExhaustedWindowMiddleware``) use
+``known_invalid`` for the per-IP guard and young snapshots for the plan's windows.
 
 Secret-key rotation: a secret matching only under a previous key (``SECRET_KEY_FALLBACKS``) is
 never served from the cache; ``find_token`` re-reads the row and sets ``rehash`` on the result
@@ -47,6 +41,7 @@ from django.db import connection
 from django.db.models import Max
 
 from tokens import secrets
+from tokens.exhausted import exhausted
 from tokens.models import ApiToken
 from tokens.ratelimit import WindowUsage, count_windows_at_version, shared_redis
 from tokens.throttling import PLAN_KEY, plan_windows
@@ -57,6 +52,11 @@ VERSION_KEY = "tokens:version"
 # Even with an unchanged version, re-read a row after this long (bounds the damage of a revoke
 # made while Redis was unreachable).
 MAX_SNAPSHOT_AGE_SECONDS = 30.0
+# A version read from Redis is relied on this long to REJECT a token without SQL (known_invalid).
+# Create and regenerate wait twice as long after their bump before the new secret can be known
+# to anyone (a commit-wait; twice: a margin for clock rates), so no worker rejects it on a
+# version read before the bump.
+VERSION_TRUST_SECONDS = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,71 +150,6 @@ class TokenSnapshot:
         return token
 
 
-@dataclass(frozen=True, slots=True)
-class ExhaustedWindow:
-    """A window known to be spent until ``reset_at``, with what its 429 has to say."""
-
-    limit: int
-    reset_at: int  # Unix seconds
-    label: str = ""  # the plan window's name ("minute", "day"); "" for the per-IP guard
-    plan: str = ""  # the plan it was counted under; a plan change makes it irrelevant
-
-    def usage(self) -> WindowUsage:
-        """The usage the counting path would report for one more request now."""
-        return WindowUsage(
-            limit=self.limit,
-            count=self.limit + 1,
-            reset_at=self.reset_at,
-            counted_at=int(time.time()),
-        )
-
-
-class ExhaustedWindows:
-    """Per-worker memo of spent windows keyed by (schema, key); bounded, entries expire at reset.
-
-    ``time.time`` is looked up on every call, so tests that move the clock move the memo too.
-    """
-
-    max_entries = 10_000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._windows: dict[tuple[str, str], ExhaustedWindow] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self._windows)
-
-    def note(self, schema: str, key: str, window: ExhaustedWindow) -> None:
-        with self._lock:
-            if len(self._windows) >= self.max_entries:
-                now = time.time()
-                for stale in [k for k, w in self._windows.items() if now >= w.reset_at]:
-                    del self._windows[stale]
-                while len(self._windows) >= self.max_entries:  # still full: drop the oldest
-                    del self._windows[next(iter(self._windows))]
-            self._windows[(schema, key)] = window
-
-    def get(self, schema: str, key: str) -> ExhaustedWindow | None:
-        window = self._windows.get((schema, key))
-        if window is not None and time.time() >= window.reset_at:
-            with self._lock:
-                if self._windows.get((schema, key)) is window:
-                    del self._windows[(schema, key)]
-            return None
-        return window
-
-    def clear(self) -> None:
-        with self._lock:
-            self._windows.clear()
-
-
-exhausted = ExhaustedWindows()
-
-
-def failure_memo_key(ip: str) -> str:
-    return f"ip:{ip}"
-
-
 @dataclass
 class TenantTokens:
     """Which token ids exist in one tenant, as of ``version``: none above ``highest_id``, and
@@ -231,6 +166,7 @@ class TokenCache:
     validated against a shared version."""
 
     clock = staticmethod(time.monotonic)
+    sleep = staticmethod(time.sleep)
     # Absent ids remembered per tenant (they are at or below the highest id, so few in practice).
     max_absent_ids = 10_000
 
@@ -238,6 +174,8 @@ class TokenCache:
         self._lock = threading.Lock()
         self._snapshots: dict[tuple[str, int], TokenSnapshot] = {}
         self._tenants: dict[str, TenantTokens] = {}
+        # schema -> (clock when the read started, version read)
+        self._versions: dict[str, tuple[float, bytes]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -248,11 +186,13 @@ class TokenCache:
         with self._lock:
             self._snapshots.clear()
             self._tenants.clear()
+            self._versions.clear()
         exhausted.clear()
 
     def current_version(self) -> bytes | None:
         """The tenant's token version (raw, as stored) from the shared cache; None when it
         cannot be read."""
+        started = self.clock()
         try:
             version = self._read_version()
             if version is None:
@@ -261,7 +201,16 @@ class TokenCache:
         except Exception:  # Redis down: fall back to PostgreSQL
             self.clear()
             return None
+        if version is not None:
+            self._versions[connection.schema_name] = (started, version)
         return version
+
+    def recent_version(self) -> bytes | None:
+        """The tenant's token version as read at most ``VERSION_TRUST_SECONDS`` ago, else now."""
+        seen = self._versions.get(connection.schema_name)
+        if seen is not None and self.clock() - seen[0] < VERSION_TRUST_SECONDS:
+            return seen[1]
+        return self.current_version()
 
     @staticmethod
     def _read_version() -> bytes | None:
@@ -271,13 +220,19 @@ class TokenCache:
         version = cache.get(VERSION_KEY)
         return None if version is None else str(version).encode()
 
-    def invalidate_tenant(self) -> None:
-        """Bump the current tenant's version so every process drops its snapshots and ids."""
+    def invalidate_tenant(self, *, outwait_readers: bool = False) -> None:
+        """Bump the current tenant's version so every process drops its snapshots and ids.
+
+        ``outwait_readers``: then wait out every worker's trust in the old version (twice
+        ``VERSION_TRUST_SECONDS``), for a change that makes a new secret valid; run after commit,
+        before the secret is shown to anyone.
+        """
         schema = connection.schema_name
         with self._lock:
             for key in [k for k in self._snapshots if k[0] == schema]:
                 del self._snapshots[key]
             self._tenants.pop(schema, None)
+            self._versions.pop(schema, None)
         if not self.enabled:
             return
         try:
@@ -287,6 +242,9 @@ class TokenCache:
                 "could not bump the token version; other workers notice within %ss",
                 MAX_SNAPSHOT_AGE_SECONDS,
             )
+            return
+        if outwait_readers:
+            self.sleep(2 * VERSION_TRUST_SECONDS)
 
     def _young(self, loaded_at: float) -> bool:
         return self.clock() - loaded_at <= MAX_SNAPSHOT_AGE_SECONDS
@@ -324,13 +282,26 @@ class TokenCache:
         known = self._tenant(version)
         return known is not None and (token_id > known.highest_id or token_id in known.absent_ids)
 
-    def rejects(self, token_id: int, secret: str, now: datetime, version: bytes) -> bool:
+    def rejects(
+        self,
+        token_id: int,
+        secret: str,
+        now: datetime,
+        version: bytes,
+        refused_by: TokenSnapshot | None = None,
+    ) -> bool:
         """True only when what this worker knows at ``version`` (the tenant's current token
-        version) proves ``{token_id}|{secret}`` unusable; False means "look it up". No SQL."""
+        version) proves ``{token_id}|{secret}`` unusable; False means "look it up". No SQL.
+
+        ``refused_by``: a snapshot the caller already saw refuse this secret at ``now`` (saves
+        computing the same HMAC again when it is the one at ``version``).
+        """
         if self.known_absent(token_id, version):
             return True
         snapshot = self.get(token_id, version)
-        return snapshot is not None and snapshot.match(secret, now) is None
+        if snapshot is None:
+            return False
+        return snapshot is refused_by or snapshot.match(secret, now) is None
 
     def note_absent(self, token_id: int, version: bytes) -> None:
         """Remember that ``token_id`` was not found at ``version``; learns the tenant's highest
@@ -387,14 +358,17 @@ def find_token(token_id: int, secret: str, now: datetime) -> TokenSnapshot | Non
     return replace(snapshot, rehash=match) if match.under_fallback else snapshot
 
 
-def known_invalid(token_id: int, secret: str, now: datetime) -> bool:
-    """Whether this worker can prove ``{token_id}|{secret}`` unusable without PostgreSQL: one
-    Redis GET of the tenant's token version, then ``TokenCache.rejects``. False without the
-    shared token cache, or when Redis cannot be read (then only a lookup can tell)."""
+def known_invalid(
+    token_id: int, secret: str, now: datetime, refused_by: TokenSnapshot | None = None
+) -> bool:
+    """Whether this worker can prove ``{token_id}|{secret}`` unusable without PostgreSQL: the
+    tenant's token version (a Redis GET, reused for ``VERSION_TRUST_SECONDS``), then
+    ``TokenCache.rejects`` (``refused_by`` as there). False without the shared token cache, or
+    when Redis cannot be read (then only a lookup can tell)."""
     if not token_cache.enabled:
         return False
-    version = token_cache.current_version()
-    return version is not None and token_cache.rejects(token_id, secret, now, version)
+    version = token_cache.recent_version()
+    return version is not None and token_cache.rejects(token_id, secret, now, version, refused_by)
 
 
 def _count_plan_at_version(snapshot: TokenSnapshot) -> TokenSnapshot | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -91,8 +92,10 @@ def token_create(
         )
         _record(token, TokenEvent.Kind.CREATED, actor)
         # Workers reject ids above the highest they know without a query (tokens.lookup); the
-        # bump after commit tells them a new id exists.
-        transaction.on_commit(token_cache.invalidate_tenant)
+        # bump after commit tells them a new id exists, before its secret is shown.
+        transaction.on_commit(
+            functools.partial(token_cache.invalidate_tenant, outwait_readers=True)
+        )
     token_cache.invalidate_tenant()
     return IssuedToken(token=token, plaintext=secrets.format_token(token.pk, secret))
 
@@ -123,7 +126,9 @@ def token_regenerate(
             ]
         )
         _record(token, TokenEvent.Kind.REGENERATED, actor)
-        transaction.on_commit(token_cache.invalidate_tenant)
+        transaction.on_commit(
+            functools.partial(token_cache.invalidate_tenant, outwait_readers=True)
+        )
     token_cache.invalidate_tenant()
     return IssuedToken(token=token, plaintext=secrets.format_token(token.pk, secret))
 

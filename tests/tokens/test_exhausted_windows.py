@@ -17,7 +17,7 @@ from django_tenants.utils import tenant_context
 from tenancy.services import tenant_change_plan
 from tests.helpers import UNAUTHENTICATED, issue_token
 from tokens import activity, lookup, services
-from tokens.lookup import ExhaustedWindow, ExhaustedWindows
+from tokens.exhausted import ExhaustedWindow, ExhaustedWindows, exhausted
 from tokens.models import ApiRequestLog, ApiToken
 from tokens.services import Actor, token_revoke
 
@@ -61,7 +61,7 @@ def early_and_normal(client, path, redis_calls, **headers):
     with CaptureQueriesContext(connection) as queries:
         early = client.get(path, headers=headers)
     calls = (len(redis_calls), len(queries))
-    lookup.exhausted.clear()
+    exhausted.clear()
     normal = client.get(path, headers=headers)
     return early, normal, calls
 
@@ -138,16 +138,21 @@ def test_per_ip_refusal_from_memo_is_identical_and_free(
 
 @needs_token_cache
 @pytest.mark.parametrize("language", ["en", "ar"])
-def test_per_ip_refusal_of_a_well_formed_invalid_token_costs_one_redis_get_and_no_sql(
-    db, api, acme, clock, settings, redis_calls, language
+@pytest.mark.parametrize(("version_read", "redis_gets"), [("stale", 1), ("just read", 0)])
+def test_per_ip_refusal_of_a_well_formed_invalid_token_costs_no_sql_and_at_most_one_redis_get(
+    db, api, acme, clock, settings, redis_calls, monkeypatch, language, version_read, redis_gets
 ):
     settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 2
+    monotonic = [0.0]
+    monkeypatch.setattr(lookup.TokenCache, "clock", staticmethod(lambda: monotonic[0]))
     guessing = api(acme, "42|" + "x" * 40)
     assert [guessing.get("/api/v1/me").status_code for _ in range(2)] == [401, 401]
+    if version_read == "stale":  # the tenant's token version has to be read again
+        monotonic[0] += lookup.VERSION_TRUST_SECONDS
     early, normal, calls = early_and_normal(
         guessing, "/api/v1/me", redis_calls, **{"Accept-Language": language}
     )
-    assert calls == (1, 0)  # the tenant's token version: is what this worker knows current?
+    assert calls == (redis_gets, 0)
     assert early.status_code == 429
     assert everything(early) == everything(normal)
     assert logged(acme)[-2:] == [(42, "", 429, REQUEST_ID, "/api/v1/me")] * 2
@@ -177,13 +182,15 @@ def test_per_ip_memo_refuses_missing_malformed_and_wrong_secrets_but_not_valid_t
 
 
 @needs_token_cache
-def test_per_ip_memo_lets_a_cached_token_through(db, api, acme, clock, settings):
+def test_per_ip_memo_lets_a_cached_token_through(db, api, acme, clock, settings, redis_calls):
     settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 1
     client = api(acme, issue_token(acme, ["read"]))
     assert client.get("/api/v1/me").status_code == 200  # now cached in this worker
     assert api(acme).get("/api/v1/me").status_code == 401
     assert api(acme).get("/api/v1/me").status_code == 429
+    redis_calls.clear()
     assert client.get("/api/v1/me").status_code == 200
+    assert len(redis_calls) == 1  # the usual round trip, as from any other address
 
 
 def test_memo_ends_at_the_windows_reset(db, api, acme, clock, settings):

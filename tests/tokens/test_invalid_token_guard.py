@@ -15,6 +15,7 @@ from django_tenants.utils import tenant_context
 
 from tests.helpers import UNAUTHENTICATED, issue_token
 from tokens import lookup, secrets, services
+from tokens.exhausted import exhausted
 from tokens.lookup import MAX_SNAPSHOT_AGE_SECONDS, TokenCache
 from tokens.models import ApiToken
 from tokens.services import Actor, token_create, token_regenerate, token_revoke
@@ -26,13 +27,14 @@ GUARD_TEXT = re.compile(r"Too many requests with a missing or invalid token from
 
 
 @pytest.fixture
-def another_worker(monkeypatch: pytest.MonkeyPatch):
+def another_worker(monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks):
     """Services called inside run as in another server process: they bump the tenant's token
-    version in Redis, and this process's cache learns of the change only through it."""
+    version in Redis (after "commit", as in production, with the commit-wait), and this
+    process's cache learns of the change only through it."""
 
     @contextlib.contextmanager
     def run() -> Iterator[None]:
-        with monkeypatch.context() as patch:
+        with monkeypatch.context() as patch, django_capture_on_commit_callbacks(execute=True):
             patch.setattr(services, "token_cache", TokenCache())
             yield
 
@@ -96,7 +98,7 @@ def test_a_valid_token_is_served_from_an_address_that_sent_100_bad_tokens(
             ).plaintext
         connection.set_schema_to_public()
     if memo == "memo-cleared":  # the DRF path, with nothing of this token cached here
-        lookup.exhausted.clear()
+        exhausted.clear()
     response = api(acme, valid).get("/api/v1/me")
     assert response.status_code == 200
     assert response.json()["data"]["token_name"] == "ERP"
@@ -148,7 +150,7 @@ def test_a_token_created_in_another_worker_is_accepted_at_once(
     connection.set_schema_to_public()
     assert issued.token.pk == highest + 1
     if memo == "memo-cleared":
-        lookup.exhausted.clear()
+        exhausted.clear()
     assert api(acme, issued.plaintext).get("/api/v1/me").status_code == 200
     assert_guard_refuses(guessing.get("/api/v1/me"))
 
@@ -165,7 +167,7 @@ def test_a_secret_regenerated_in_another_worker_is_accepted_at_once(
     connection.set_schema_to_public()
     assert [api(acme, old).get("/api/v1/me").status_code for _ in range(4)] == [401] * 3 + [429]
     if memo == "memo-cleared":
-        lookup.exhausted.clear()
+        exhausted.clear()
     assert api(acme, new.plaintext).get("/api/v1/me").status_code == 200
     assert_guard_refuses(api(acme, old).get("/api/v1/me"))
 
@@ -187,3 +189,27 @@ def test_a_lost_version_bump_stops_hiding_a_new_token_after_the_snapshot_age(
     later = lookup.token_cache.clock() + MAX_SNAPSHOT_AGE_SECONDS + 1
     monkeypatch.setattr(lookup.token_cache, "clock", lambda: later)
     assert api(acme, plaintext).get("/api/v1/me").status_code == 200  # ...but at most 30 s
+
+
+@needs_token_cache
+def test_create_outwaits_every_workers_trust_in_the_version_it_replaces(
+    db, api, acme, clock, settings, monkeypatch, another_worker
+):
+    monotonic, slept = [0.0], []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        monotonic[0] += seconds
+
+    monkeypatch.setattr(TokenCache, "clock", staticmethod(lambda: monotonic[0]))
+    monkeypatch.setattr(TokenCache, "sleep", staticmethod(sleep))
+    settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 1
+    highest = token_id(issue_token(acme, ["read"]))
+    guessing = api(acme, f"{highest + 1}|{'g' * 40}")
+    assert [guessing.get("/api/v1/me").status_code for _ in range(2)] == [401, 429]
+    with another_worker(), tenant_context(acme):
+        issued = token_create(name="new", abilities=["read"], actor=Actor())
+    connection.set_schema_to_public()
+    assert slept == [2 * lookup.VERSION_TRUST_SECONDS]  # after the bump, before the secret is out
+    assert api(acme, issued.plaintext).get("/api/v1/me").status_code == 200
+    assert_guard_refuses(guessing.get("/api/v1/me"))
