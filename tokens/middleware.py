@@ -101,8 +101,9 @@ class ExhaustedWindowMiddleware:
 
     Uses ``tokens.exhausted`` (filled by the per-IP guard and the plan throttle). A plan
     refusal costs neither Redis nor PostgreSQL; a per-IP refusal answers only tokens known
-    invalid (``tokens.lookup.known_invalid``: no SQL, one Redis GET unless the token is
-    malformed or missing). The response is the one the DRF path gives:
+    invalid (``tokens.lookup.known_invalid``: no SQL, and a Redis GET only when this worker has
+    not read the tenant's token version in the last few milliseconds; none for a malformed or
+    missing token). The response is the one the DRF path gives:
     same status, body (in the request's language), rate-limit headers, ``Retry-After``, DRF's
     ``Allow``/``Vary``, and the headers of the middleware it skips (locale, clickjacking,
     ``Content-Length``). It sits right after ``SecurityMiddleware`` (whose headers it keeps) and
