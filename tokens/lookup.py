@@ -1,29 +1,29 @@
 """Finding the token behind a presented ``{id}|{secret}``, with a per-worker cache.
 
-The cache holds immutable snapshots of token rows. A snapshot is trusted only while the tenant's
-token version in the shared cache (Redis) is unchanged: revoke and regenerate bump that version,
-so every process sees the change on its very next request. When the shared cache cannot be read,
-or is process-local (no REDIS_URL), every lookup goes to PostgreSQL.
+The cache holds immutable snapshots of token rows and, per tenant, the highest token id and the
+ids at or below it found absent. All of it is trusted only while the tenant's token version in
+the shared cache (Redis) is unchanged: create, revoke and regenerate bump it after their commit,
+and knowledge is stamped with the version read BEFORE the query that produced it, so any later
+change moves the version away from the stamp. It also ages out after MAX_SNAPSHOT_AGE_SECONDS
+(bounds the damage of a bump lost while Redis was unreachable). Without a readable shared cache
+(or with a process-local one, no REDIS_URL) every lookup goes to PostgreSQL.
 
-Steady state, one Redis round trip per request: a script checks the snapshot's version and counts
-the tenant's plan windows together (``tokens.ratelimit.count_windows_at_version``); the counts
-ride on the returned token for ``PlanRateThrottle``. If the version moved, nothing was counted
-and the slow path re-reads the row (and the throttle counts on its own).
+Valid token, steady state: one Redis round trip, a script that checks the snapshot's version and
+counts the plan windows (``count_windows_at_version``; the counts ride on the token for
+``PlanRateThrottle``). If the version moved, nothing was counted and the row is re-read.
+Invalid token, steady state: no SQL and at most one Redis GET (the version): ids are sequential
+per tenant, so an id above the known highest, a known-absent id, or a snapshot refusing the
+secret (constant-time) is invalid without a query (``TokenCache.rejects``); anything else is
+looked up. The early refusals reuse a version read within VERSION_TRUST_SECONDS: create and
+regenerate wait twice that long after their bump before the new secret is shown (commit-wait).
 
-Exhausted windows (``exhausted``): once this worker learns that a window is spent (a count at or
-over its limit) it remembers the window until its reset, so the requests it would refuse are
-refused without Redis or PostgreSQL (``tokens.middleware.ExhaustedWindowMiddleware``):
+Early refusals (``tokens.exhausted``, ``tokens.middleware.ExhaustedWindowMiddleware``) use
+``known_invalid`` for the per-IP guard and young snapshots for the plan's windows.
 
-* the per-IP failure window, keyed by (schema, IP): requests from that IP whose token is not a
-  cached snapshot accepting the presented secret get the guard's 429 (not counted);
-* the tenant's plan window, keyed by (schema, ``PLAN_KEY``): requests whose token is a fresh
-  cached snapshot accepting the secret (constant-time compare, not expired, not revoked) get
-  the plan's 429 (not counted); a token not cached here takes the normal path.
-
-Accepted consequence: during an exhausted plan window, a token revoked in ANOTHER process gets
-429 instead of 401 until the window resets or its snapshot ages out (``MAX_SNAPSHOT_AGE_SECONDS``),
-whichever comes first; it is refused either way. A revoke in this process still gives 401 at once
-(``invalidate_tenant`` drops the local snapshots, and without a snapshot the memo is not used).
+Secret-key rotation: a secret matching only under a previous key (``SECRET_KEY_FALLBACKS``) is
+never served from the cache; ``find_token`` re-reads the row and sets ``rehash`` on the result
+for the caller (``tokens.services.token_rehash``). The accepted secrets do not change, so there
+is no version bump; other workers re-read the row at their next such match.
 """
 
 from __future__ import annotations
@@ -32,14 +32,16 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Max
 
 from tokens import secrets
+from tokens.exhausted import exhausted
 from tokens.models import ApiToken
 from tokens.ratelimit import WindowUsage, count_windows_at_version, shared_redis
 from tokens.throttling import PLAN_KEY, plan_windows
@@ -50,6 +52,25 @@ VERSION_KEY = "tokens:version"
 # Even with an unchanged version, re-read a row after this long (bounds the damage of a revoke
 # made while Redis was unreachable).
 MAX_SNAPSHOT_AGE_SECONDS = 30.0
+# A version read from Redis is relied on this long to REJECT a token without SQL (known_invalid).
+# Create and regenerate wait twice as long after their bump before the new secret can be known
+# to anyone (a commit-wait; twice: a margin for clock rates), so no worker rejects it on a
+# version read before the bump.
+VERSION_TRUST_SECONDS = 0.005
+
+
+@dataclass(frozen=True, slots=True)
+class SecretMatch:
+    """Which stored hash a presented secret matched, and whether under a previous key."""
+
+    field: str  # "secret_hash" or "previous_secret_hash"
+    under_fallback: bool = False
+
+
+CURRENT = SecretMatch("secret_hash")
+PREVIOUS = SecretMatch("previous_secret_hash")
+CURRENT_UNDER_FALLBACK = SecretMatch("secret_hash", under_fallback=True)
+PREVIOUS_UNDER_FALLBACK = SecretMatch("previous_secret_hash", under_fallback=True)
 
 
 @dataclass(frozen=True)
@@ -68,6 +89,9 @@ class TokenSnapshot:
     loaded_at: float
     # Set only on the per-request copy ``find_token`` returns after counting the plan windows.
     plan_usages: list[WindowUsage] | None = None
+    # Set only on the per-request copy ``find_token`` returns for a secret that matched under a
+    # previous secret key: the caller re-hashes it (``tokens.services.token_rehash``).
+    rehash: SecretMatch | None = None
 
     @classmethod
     def from_row(cls, row: ApiToken, version: bytes, loaded_at: float) -> TokenSnapshot:
@@ -86,19 +110,30 @@ class TokenSnapshot:
             loaded_at=loaded_at,
         )
 
+    def match(self, secret: str, now: datetime) -> SecretMatch | None:
+        """Which hash ``secret`` matches if the token is usable now: its current secret, or the
+        previous one within its grace period; under the current key first (one HMAC when that
+        matches), then under each previous key (none without ``SECRET_KEY_FALLBACKS``)."""
+        if self.revoked_at is not None:
+            return None
+        if self.expires_at is not None and self.expires_at <= now:
+            return None
+        if secrets.secret_matches(secret, self.secret_hash):
+            return CURRENT
+        in_grace = (
+            self.previous_secret_valid_until is not None and now < self.previous_secret_valid_until
+        )
+        if in_grace and secrets.secret_matches(secret, self.previous_secret_hash):
+            return PREVIOUS
+        if secrets.secret_matches_fallback(secret, self.secret_hash):
+            return CURRENT_UNDER_FALLBACK
+        if in_grace and secrets.secret_matches_fallback(secret, self.previous_secret_hash):
+            return PREVIOUS_UNDER_FALLBACK
+        return None
+
     def accepts(self, secret: str, now: datetime) -> bool:
         """Usable now and ``secret`` is its current (or still-in-grace previous) secret."""
-        if self.revoked_at is not None:
-            return False
-        if self.expires_at is not None and self.expires_at <= now:
-            return False
-        if secrets.secret_matches(secret, self.secret_hash):
-            return True
-        return (
-            self.previous_secret_valid_until is not None
-            and now < self.previous_secret_valid_until
-            and secrets.secret_matches(secret, self.previous_secret_hash)
-        )
+        return self.match(secret, now) is not None
 
     def as_token(self) -> ApiToken:
         """An unsaved-looking ApiToken carrying the snapshot's fields (for views and services)."""
@@ -115,93 +150,49 @@ class TokenSnapshot:
         return token
 
 
-@dataclass(frozen=True, slots=True)
-class ExhaustedWindow:
-    """A window known to be spent until ``reset_at``, with what its 429 has to say."""
+@dataclass
+class TenantTokens:
+    """Which token ids exist in one tenant, as of ``version``: none above ``highest_id``, and
+    none of ``absent_ids`` (ids at or below it that were looked up and not found)."""
 
-    limit: int
-    reset_at: int  # Unix seconds
-    label: str = ""  # the plan window's name ("minute", "day"); "" for the per-IP guard
-    plan: str = ""  # the plan it was counted under; a plan change makes it irrelevant
-
-    def usage(self) -> WindowUsage:
-        """The usage the counting path would report for one more request now."""
-        return WindowUsage(
-            limit=self.limit,
-            count=self.limit + 1,
-            reset_at=self.reset_at,
-            counted_at=int(time.time()),
-        )
-
-
-class ExhaustedWindows:
-    """Per-worker memo of spent windows keyed by (schema, key); bounded, entries expire at reset.
-
-    ``time.time`` is looked up on every call, so tests that move the clock move the memo too.
-    """
-
-    max_entries = 10_000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._windows: dict[tuple[str, str], ExhaustedWindow] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self._windows)
-
-    def note(self, schema: str, key: str, window: ExhaustedWindow) -> None:
-        with self._lock:
-            if len(self._windows) >= self.max_entries:
-                now = time.time()
-                for stale in [k for k, w in self._windows.items() if now >= w.reset_at]:
-                    del self._windows[stale]
-                while len(self._windows) >= self.max_entries:  # still full: drop the oldest
-                    del self._windows[next(iter(self._windows))]
-            self._windows[(schema, key)] = window
-
-    def get(self, schema: str, key: str) -> ExhaustedWindow | None:
-        window = self._windows.get((schema, key))
-        if window is not None and time.time() >= window.reset_at:
-            with self._lock:
-                if self._windows.get((schema, key)) is window:
-                    del self._windows[(schema, key)]
-            return None
-        return window
-
-    def clear(self) -> None:
-        with self._lock:
-            self._windows.clear()
-
-
-exhausted = ExhaustedWindows()
-
-
-def failure_memo_key(ip: str) -> str:
-    return f"ip:{ip}"
+    version: bytes
+    highest_id: int  # 0 when the tenant has no token
+    loaded_at: float
+    absent_ids: set[int] = field(default_factory=set)
 
 
 class TokenCache:
-    """Per-process snapshots keyed by (schema, token id), validated against a shared version."""
+    """Per-process snapshots keyed by (schema, token id), and per schema the ids that exist,
+    validated against a shared version."""
 
     clock = staticmethod(time.monotonic)
+    sleep = staticmethod(time.sleep)
+    # Absent ids remembered per tenant (they are at or below the highest id, so few in practice).
+    max_absent_ids = 10_000
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._snapshots: dict[tuple[str, int], TokenSnapshot] = {}
+        self._tenants: dict[str, TenantTokens] = {}
+        # schema -> (clock when the read started, version read)
+        self._versions: dict[str, tuple[float, bytes]] = {}
 
     @property
     def enabled(self) -> bool:
         return settings.WAQTI_TOKEN_CACHE
 
     def clear(self) -> None:
-        """Forget every snapshot and every exhausted window this worker knows."""
+        """Forget every snapshot, tenant id range and exhausted window this worker knows."""
         with self._lock:
             self._snapshots.clear()
+            self._tenants.clear()
+            self._versions.clear()
         exhausted.clear()
 
     def current_version(self) -> bytes | None:
         """The tenant's token version (raw, as stored) from the shared cache; None when it
         cannot be read."""
+        started = self.clock()
         try:
             version = self._read_version()
             if version is None:
@@ -210,7 +201,16 @@ class TokenCache:
         except Exception:  # Redis down: fall back to PostgreSQL
             self.clear()
             return None
+        if version is not None:
+            self._versions[connection.schema_name] = (started, version)
         return version
+
+    def recent_version(self) -> bytes | None:
+        """The tenant's token version as read at most ``VERSION_TRUST_SECONDS`` ago, else now."""
+        seen = self._versions.get(connection.schema_name)
+        if seen is not None and self.clock() - seen[0] < VERSION_TRUST_SECONDS:
+            return seen[1]
+        return self.current_version()
 
     @staticmethod
     def _read_version() -> bytes | None:
@@ -220,12 +220,19 @@ class TokenCache:
         version = cache.get(VERSION_KEY)
         return None if version is None else str(version).encode()
 
-    def invalidate_tenant(self) -> None:
-        """Bump the current tenant's version so every process drops its snapshots."""
+    def invalidate_tenant(self, *, outwait_readers: bool = False) -> None:
+        """Bump the current tenant's version so every process drops its snapshots and ids.
+
+        ``outwait_readers``: then wait out every worker's trust in the old version (twice
+        ``VERSION_TRUST_SECONDS``), for a change that makes a new secret valid; run after commit,
+        before the secret is shown to anyone.
+        """
         schema = connection.schema_name
         with self._lock:
             for key in [k for k in self._snapshots if k[0] == schema]:
                 del self._snapshots[key]
+            self._tenants.pop(schema, None)
+            self._versions.pop(schema, None)
         if not self.enabled:
             return
         try:
@@ -235,29 +242,79 @@ class TokenCache:
                 "could not bump the token version; other workers notice within %ss",
                 MAX_SNAPSHOT_AGE_SECONDS,
             )
+            return
+        if outwait_readers:
+            self.sleep(2 * VERSION_TRUST_SECONDS)
+
+    def _young(self, loaded_at: float) -> bool:
+        return self.clock() - loaded_at <= MAX_SNAPSHOT_AGE_SECONDS
 
     def get(self, token_id: int, version: bytes | None = None) -> TokenSnapshot | None:
         """The snapshot of ``token_id`` if it is young enough and (when given) at ``version``."""
         snapshot = self._snapshots.get((connection.schema_name, token_id))
         if snapshot is None or (version is not None and snapshot.version != version):
             return None
-        if self.clock() - snapshot.loaded_at > MAX_SNAPSHOT_AGE_SECONDS:
-            return None
-        return snapshot
-
-    def peek(self, token_id: int) -> TokenSnapshot | None:
-        """The snapshot of ``token_id`` in this worker, whatever its age or version."""
-        return self._snapshots.get((connection.schema_name, token_id))
+        return snapshot if self._young(snapshot.loaded_at) else None
 
     def put(self, snapshot: TokenSnapshot) -> None:
         with self._lock:
             self._snapshots[(connection.schema_name, snapshot.id)] = snapshot
+
+    def forget(self, token_id: int) -> None:
+        """Drop this worker's snapshot of ``token_id`` (its next use re-reads the row)."""
+        with self._lock:
+            self._snapshots.pop((connection.schema_name, token_id), None)
 
     def note_used(self, snapshot: TokenSnapshot, when: datetime) -> None:
         with self._lock:
             key = (connection.schema_name, snapshot.id)
             if key in self._snapshots:
                 self._snapshots[key] = replace(self._snapshots[key], last_used_at=when)
+
+    def _tenant(self, version: bytes) -> TenantTokens | None:
+        known = self._tenants.get(connection.schema_name)
+        if known is None or known.version != version or not self._young(known.loaded_at):
+            return None
+        return known
+
+    def known_absent(self, token_id: int, version: bytes) -> bool:
+        """At ``version``, ``token_id`` is above the tenant's highest id or known absent."""
+        known = self._tenant(version)
+        return known is not None and (token_id > known.highest_id or token_id in known.absent_ids)
+
+    def rejects(
+        self,
+        token_id: int,
+        secret: str,
+        now: datetime,
+        version: bytes,
+        refused_by: TokenSnapshot | None = None,
+    ) -> bool:
+        """True only when what this worker knows at ``version`` (the tenant's current token
+        version) proves ``{token_id}|{secret}`` unusable; False means "look it up". No SQL.
+
+        ``refused_by``: a snapshot the caller already saw refuse this secret at ``now`` (saves
+        computing the same HMAC again when it is the one at ``version``).
+        """
+        if self.known_absent(token_id, version):
+            return True
+        snapshot = self.get(token_id, version)
+        if snapshot is None:
+            return False
+        return snapshot is refused_by or snapshot.match(secret, now) is None
+
+    def note_absent(self, token_id: int, version: bytes) -> None:
+        """Remember that ``token_id`` was not found at ``version``; learns the tenant's highest
+        id (one query) if this worker does not know it at that version yet."""
+        known = self._tenant(version)
+        if known is None:
+            highest = ApiToken.objects.aggregate(highest=Max("id"))["highest"] or 0
+            known = TenantTokens(version=version, highest_id=highest, loaded_at=self.clock())
+            with self._lock:
+                self._tenants[connection.schema_name] = known
+        if token_id <= known.highest_id and len(known.absent_ids) < self.max_absent_ids:
+            with self._lock:
+                known.absent_ids.add(token_id)
 
 
 token_cache = TokenCache()
@@ -267,26 +324,51 @@ def find_token(token_id: int, secret: str, now: datetime) -> TokenSnapshot | Non
     """The usable token with this id and secret in the current schema, or None.
 
     Steady state with Redis: zero PostgreSQL queries and one Redis call, which validates the
-    snapshot's version and counts the plan windows. Otherwise: one query by primary key.
+    snapshot's version and counts the plan windows (or, for an invalid token, reads the
+    version). Otherwise: one query by primary key (two the first time an absent id is seen at a
+    version: the highest id is learned with it). A secret matching only under a previous secret
+    key is always checked against the row and returned with ``rehash`` set.
     """
     if token_cache.enabled:
         snapshot = token_cache.get(token_id)
-        if snapshot is not None and snapshot.accepts(secret, now):
-            counted = _count_plan_at_version(snapshot)
-            if counted is not None:
-                return counted
+        if snapshot is not None:
+            match = snapshot.match(secret, now)
+            if match is not None and not match.under_fallback:
+                counted = _count_plan_at_version(snapshot)
+                if counted is not None:
+                    return counted
     version = token_cache.current_version() if token_cache.enabled else None
     if version is not None:
+        if token_cache.rejects(token_id, secret, now, version):
+            return None
         snapshot = token_cache.get(token_id, version)
-        if snapshot is not None:
-            return snapshot if snapshot.accepts(secret, now) else None
+        if snapshot is not None and snapshot.match(secret, now) in (CURRENT, PREVIOUS):
+            return snapshot
     row = ApiToken.objects.filter(pk=token_id).first()
     if row is None:
+        if version is not None:
+            token_cache.note_absent(token_id, version)
         return None
     snapshot = TokenSnapshot.from_row(row, version or b"", token_cache.clock())
     if version is not None:
         token_cache.put(snapshot)
-    return snapshot if snapshot.accepts(secret, now) else None
+    match = snapshot.match(secret, now)
+    if match is None:
+        return None
+    return replace(snapshot, rehash=match) if match.under_fallback else snapshot
+
+
+def known_invalid(
+    token_id: int, secret: str, now: datetime, refused_by: TokenSnapshot | None = None
+) -> bool:
+    """Whether this worker can prove ``{token_id}|{secret}`` unusable without PostgreSQL: the
+    tenant's token version (a Redis GET, reused for ``VERSION_TRUST_SECONDS``), then
+    ``TokenCache.rejects`` (``refused_by`` as there). False without the shared token cache, or
+    when Redis cannot be read (then only a lookup can tell)."""
+    if not token_cache.enabled:
+        return False
+    version = token_cache.recent_version()
+    return version is not None and token_cache.rejects(token_id, secret, now, version, refused_by)
 
 
 def _count_plan_at_version(snapshot: TokenSnapshot) -> TokenSnapshot | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +21,8 @@ from rest_framework.renderers import JSONRenderer
 from tokens import activity, lookup
 from tokens.authentication import BearerTokenAuthentication, failure_refusal_text
 from tokens.client_ip import client_ip
+from tokens.exhausted import exhausted, failure_memo_key
+from tokens.lookup import TokenSnapshot
 from tokens.ratelimit import WindowUsage
 from tokens.secrets import MalformedToken, parse_bearer
 from tokens.services import token_touch
@@ -96,8 +99,11 @@ def _guarded_view_headers(urlconf: str | None, path: str) -> dict[str, str] | No
 class ExhaustedWindowMiddleware:
     """Refuses ``/api/v1`` requests into a window this worker knows is spent, before DRF runs.
 
-    Uses ``tokens.lookup.exhausted`` (filled by the per-IP guard and the plan throttle), so a
-    refusal costs neither Redis nor PostgreSQL. The response is the one the DRF path gives:
+    Uses ``tokens.exhausted`` (filled by the per-IP guard and the plan throttle). A plan
+    refusal costs neither Redis nor PostgreSQL; a per-IP refusal answers only tokens known
+    invalid (``tokens.lookup.known_invalid``: no SQL, and a Redis GET only when this worker has
+    not read the tenant's token version in the last few milliseconds; none for a malformed or
+    missing token). The response is the one the DRF path gives:
     same status, body (in the request's language), rate-limit headers, ``Retry-After``, DRF's
     ``Allow``/``Vary``, and the headers of the middleware it skips (locale, clickjacking,
     ``Content-Length``). It sits right after ``SecurityMiddleware`` (whose headers it keeps) and
@@ -114,7 +120,7 @@ class ExhaustedWindowMiddleware:
         self.renderer = JSONRenderer()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if lookup.exhausted:  # usually empty: one truth test
+        if exhausted:  # usually empty: one truth test
             response = self._refusal(request)
             if response is not None:
                 return response
@@ -131,29 +137,44 @@ class ExhaustedWindowMiddleware:
         if tenant is None or tenant.schema_name == get_public_schema_name():
             return None
         schema = tenant.schema_name
+        now = timezone.now()
         try:
             token_id, secret = parse_bearer(request.META.get("HTTP_AUTHORIZATION"))
         except MalformedToken:
-            token_id, secret = None, ""
-        snapshot = lookup.token_cache.peek(token_id) if token_id is not None else None
-        if snapshot is not None and snapshot.accepts(secret, timezone.now()):
-            # As BearerTokenAuthentication: a cached token that accepts skips the per-IP guard.
-            refusal = self._plan_refusal(request, schema, tenant.plan, token_id, secret)
+            refusal = self._failure_refusal(request, schema, None, "", now)
         else:
-            refusal = self._failure_refusal(request, schema, token_id)
+            snapshot = lookup.token_cache.get(token_id)  # young enough to trust without Redis
+            match = snapshot.match(secret, now) if snapshot is not None else None
+            if match is None:
+                refusal = self._failure_refusal(request, schema, token_id, secret, now, snapshot)
+            elif match.under_fallback:  # possibly valid; the DRF path re-hashes it
+                refusal = None
+            else:
+                refusal = self._plan_refusal(request, schema, tenant.plan, snapshot, now)
         if refusal is None:
             return None
         usage, text, view_headers = refusal
         return self._respond(request, usage, text, view_headers)
 
     def _failure_refusal(
-        self, request: HttpRequest, schema: str, token_id: int | None
+        self,
+        request: HttpRequest,
+        schema: str,
+        token_id: int | None,
+        secret: str,
+        now: datetime,
+        refused_by: TokenSnapshot | None = None,
     ) -> tuple[WindowUsage, str, dict[str, str]] | None:
-        window = lookup.exhausted.get(schema, lookup.failure_memo_key(client_ip(request)))
+        """The per-IP guard's 429, only for a token known invalid (``token_id`` None: malformed
+        or missing; else ``lookup.known_invalid``). One that may be valid takes the normal path,
+        whatever its address did."""
+        window = exhausted.get(schema, failure_memo_key(client_ip(request)))
         if window is None or window.limit != settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE:
             return None
         view_headers = _guarded_view_headers(getattr(request, "urlconf", None), request.path_info)
         if view_headers is None:
+            return None
+        if token_id is not None and not lookup.known_invalid(token_id, secret, now, refused_by):
             return None
         request.claimed_token_id = token_id  # type: ignore[attr-defined]
         usage = window.usage()
@@ -162,14 +183,11 @@ class ExhaustedWindowMiddleware:
         return usage, failure_refusal_text(usage), view_headers
 
     def _plan_refusal(
-        self, request: HttpRequest, schema: str, plan: str, token_id: int, secret: str
+        self, request: HttpRequest, schema: str, plan: str, snapshot: TokenSnapshot, now: datetime
     ) -> tuple[WindowUsage, str, dict[str, str]] | None:
-        window = lookup.exhausted.get(schema, PLAN_KEY)
+        """The plan's 429 for a token whose young snapshot accepts the presented secret."""
+        window = exhausted.get(schema, PLAN_KEY)
         if window is None or window.plan != plan:
-            return None
-        now = timezone.now()
-        snapshot = lookup.token_cache.get(token_id)  # young enough to be trusted without Redis
-        if snapshot is None or not snapshot.accepts(secret, now):
             return None
         view_headers = _guarded_view_headers(getattr(request, "urlconf", None), request.path_info)
         if view_headers is None:
@@ -177,7 +195,7 @@ class ExhaustedWindowMiddleware:
         token = snapshot.as_token()
         if token_touch(token, now):  # as the DRF path: at most one UPDATE a minute
             lookup.token_cache.note_used(snapshot, now)
-        request.claimed_token_id = token_id  # type: ignore[attr-defined]
+        request.claimed_token_id = snapshot.id  # type: ignore[attr-defined]
         request.api_token = token  # type: ignore[attr-defined]
         usage = window.usage()
         request.rate_limit_headers = usage.headers()  # type: ignore[attr-defined]

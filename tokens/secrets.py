@@ -29,17 +29,29 @@ def format_token(token_id: int, secret: str) -> str:
     return f"{token_id}|{secret}"
 
 
-def hash_secret(secret: str) -> str:
-    """HMAC-SHA256 of the secret with the server's pepper, hex encoded."""
-    pepper = settings.WAQTI_TOKEN_PEPPER.encode()
-    return hmac.new(pepper, secret.encode(), hashlib.sha256).hexdigest()
+def hash_secret(secret: str, pepper: str | None = None) -> str:
+    """HMAC-SHA256 of the secret with ``pepper`` (default: the server's current pepper), hex."""
+    key = (settings.WAQTI_TOKEN_PEPPER if pepper is None else pepper).encode()
+    return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
 
 
 def secret_matches(secret: str, stored_hash: str | None) -> bool:
-    """Constant-time comparison of a presented secret with a stored hash."""
+    """Constant-time comparison of a presented secret with a hash made under the current pepper."""
     if not stored_hash:
         return False
     return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+def secret_matches_fallback(secret: str, stored_hash: str | None) -> bool:
+    """Whether ``stored_hash`` is the secret's hash under one of the previous peppers
+    (``settings.WAQTI_TOKEN_PEPPER_FALLBACKS``, i.e. ``SECRET_KEY_FALLBACKS``); constant-time per
+    pepper, and no HMAC at all when there are none."""
+    if not stored_hash:
+        return False
+    return any(
+        hmac.compare_digest(hash_secret(secret, pepper), stored_hash)
+        for pepper in settings.WAQTI_TOKEN_PEPPER_FALLBACKS
+    )
 
 
 def parse_bearer(header: str | None) -> tuple[int, str]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
@@ -14,6 +17,8 @@ from tokens import secrets
 from tokens.abilities import grants_all, normalize_abilities
 from tokens.lookup import token_cache
 from tokens.models import ApiToken, TokenEvent
+
+logger = logging.getLogger("waqti.tokens")
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_GRACE_MINUTES = 1440
@@ -86,6 +91,12 @@ def token_create(
             created_by_token=actor.token,
         )
         _record(token, TokenEvent.Kind.CREATED, actor)
+        # Workers reject ids above the highest they know without a query (tokens.lookup); the
+        # bump after commit tells them a new id exists, before its secret is shown.
+        transaction.on_commit(
+            functools.partial(token_cache.invalidate_tenant, outwait_readers=True)
+        )
+    token_cache.invalidate_tenant()
     return IssuedToken(token=token, plaintext=secrets.format_token(token.pk, secret))
 
 
@@ -115,7 +126,9 @@ def token_regenerate(
             ]
         )
         _record(token, TokenEvent.Kind.REGENERATED, actor)
-        transaction.on_commit(token_cache.invalidate_tenant)
+        transaction.on_commit(
+            functools.partial(token_cache.invalidate_tenant, outwait_readers=True)
+        )
     token_cache.invalidate_tenant()
     return IssuedToken(token=token, plaintext=secrets.format_token(token.pk, secret))
 
@@ -136,15 +149,38 @@ def token_revoke(*, token: ApiToken, actor: Actor) -> ApiToken:
 def token_touch(token: ApiToken, now: datetime) -> bool:
     """Keep ``last_used_at`` current to a minute with at most one conditional UPDATE a minute.
 
-    Returns True when an UPDATE was sent.
+    The UPDATE only touches a usable row (not revoked, not expired at ``now``): callers may act
+    on a stale snapshot (the early-refusal path), and a revoked token's last use must stay the
+    last use it really had. Returns True when an UPDATE was sent.
     """
     if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
         return False
-    ApiToken.objects.filter(pk=token.pk).filter(
+    ApiToken.objects.usable(now).filter(pk=token.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
     ).update(last_used_at=now)
     token.last_used_at = now
     return True
+
+
+def token_rehash(*, token_id: int, field: str, secret: str) -> bool:
+    """Re-hash a secret that matched ``field`` (``secret_hash`` or ``previous_secret_hash``)
+    under a previous secret key (``SECRET_KEY_FALLBACKS``) with the current key.
+
+    Conditional on the stored hash still being the secret's hash under a previous key, so
+    concurrent requests re-hash it once and a regenerate that replaced it in between wins.
+    Returns True when the row was updated. Not an audit event: the token's secret is unchanged.
+    """
+    if field not in {"secret_hash", "previous_secret_hash"}:
+        raise ValueError(f"not a secret hash field: {field}")
+    stale = [
+        secrets.hash_secret(secret, pepper) for pepper in settings.WAQTI_TOKEN_PEPPER_FALLBACKS
+    ]
+    updated = ApiToken.objects.filter(pk=token_id, **{f"{field}__in": stale}).update(
+        **{field: secrets.hash_secret(secret)}
+    )
+    if updated:
+        logger.info("token %s: %s re-hashed under the current secret key", token_id, field)
+    return bool(updated)
 
 
 def tokens_prune(*, older_than_days: int, now: datetime | None = None) -> int:

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from tenancy.plans import plan_limits
+from tokens.exhausted import ExhaustedWindow, exhausted
 from tokens.ratelimit import Window, WindowUsage, count_windows
 from waqti.api.exceptions import RateLimited
 
@@ -58,19 +59,17 @@ def plan_refusal_text(label: str, usage: WindowUsage, plan: str) -> str:
 
 
 def _remember_spent_window(windows: list[Window], usages: list[WindowUsage], plan: str) -> None:
-    """Tell this worker's memo (``tokens.lookup.exhausted``) about the first spent window.
+    """Tell this worker's memo (``tokens.exhausted``) about the first spent window.
 
     The next request would be counted into it and refused by it (windows are counted in order),
     so until its reset this worker can refuse locally authenticated tokens without Redis.
     """
-    from tokens import lookup  # lookup imports this module
-
     for window, usage in zip(windows, usages, strict=False):
         if usage.count >= usage.limit:
-            lookup.exhausted.note(
+            exhausted.note(
                 connection.schema_name,
                 PLAN_KEY,
-                lookup.ExhaustedWindow(
+                ExhaustedWindow(
                     limit=usage.limit, reset_at=usage.reset_at, label=_label(window), plan=plan
                 ),
             )
@@ -84,7 +83,7 @@ class PlanRateThrottle(BaseThrottle):
     token is a fresh local snapshot accepting the secret are refused with the same 429 before
     DRF runs, without Redis (``tokens.middleware.ExhaustedWindowMiddleware``). Consequence,
     accepted: during that window a token revoked in another process gets 429 instead of 401
-    (refused either way); a revoke in this process gives 401 at once (see ``tokens.lookup``).
+    (refused either way); a revoke in this process gives 401 at once (see ``tokens.exhausted``).
 
     The minute window is counted first; a request it refuses never touches the daily quota.
     The ``X-RateLimit-*`` headers describe the window closest to exhaustion.

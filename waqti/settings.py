@@ -10,6 +10,7 @@ from pathlib import Path
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from tokens.client_ip import parse_trusted_proxies
 from waqti.embedded_db import database_settings_from_url, ensure_embedded_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -226,8 +227,14 @@ WAQTI_ANONYMOUS_RATE_PER_MINUTE = 100
 RATELIMIT_USE_CACHE = "default"
 # Read-or-count failures of the counter cache let requests through (the API keeps serving).
 RATELIMIT_FAIL_OPEN = True
-# request.META key of a trusted proxy's client-IP header, e.g. "HTTP_X_FORWARDED_FOR".
-WAQTI_CLIENT_IP_HEADER: str | None = None
+# Proxies whose X-Forwarded-For is believed (tokens/client_ip.py): comma-separated addresses or
+# CIDRs, IPv4 and IPv6. Empty: the client is REMOTE_ADDR and X-Forwarded-For is ignored.
+try:
+    WAQTI_TRUSTED_PROXIES = parse_trusted_proxies(os.environ.get("WAQTI_TRUSTED_PROXIES", ""))
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"WAQTI_TRUSTED_PROXIES must be comma-separated IP addresses or CIDRs: {exc}"
+    ) from exc
 # Password forms (Settings login, admin login and password change; waqti/password_attempts.py):
 # attempts, counted before the password is checked, per (count, seconds) fixed window.
 WAQTI_PASSWORD_ATTEMPTS_PER_ACCOUNT = (10, 15 * 60)
@@ -254,8 +261,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Previous secret keys (comma-separated), still accepted while a rotation is under way: Django
+# checks signatures and sessions against them, and tokens hashed under one authenticate and are
+# re-hashed under SECRET_KEY on first use (README "Rotating the secret key").
+SECRET_KEY_FALLBACKS = [
+    key for key in env_list("DJANGO_SECRET_KEY_FALLBACKS", "") if key != SECRET_KEY
+]
 # Pepper mixed into token hashes: a leaked database alone cannot be used to verify guesses.
 WAQTI_TOKEN_PEPPER = SECRET_KEY
+WAQTI_TOKEN_PEPPER_FALLBACKS = SECRET_KEY_FALLBACKS
 
 # Content-Security-Policy (django-csp 4) on every HTML page: Settings (which shows token secrets)
 # and both admin sites. Inline <script>/<style> run only with the per-response nonce.

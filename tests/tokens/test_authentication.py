@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 
 from tests.helpers import UNAUTHENTICATED, forbidden, issue_token
 from tokens.models import ApiToken
-from tokens.services import Actor, token_revoke
+from tokens.services import Actor, token_revoke, token_touch
 from waqti.api.serializers import utc_timestamp
 
 SECRET = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8s9t0"
@@ -139,3 +139,19 @@ def test_me_in_steady_state_costs_at_most_one_query_and_no_write(db, api, acme):
     assert len(statements) <= 1, statements
     for sql in statements:
         assert sql.startswith("SELECT") and '"tokens_apitoken"."id" =' in sql
+
+
+@pytest.mark.parametrize("state", ["revoked", "expired"])
+def test_token_touch_never_moves_last_used_at_of_an_unusable_token(db, acme, state):
+    now = timezone.now()
+    token = issue_token(acme, ["read"], expires_at=now + timedelta(minutes=1))
+    with tenant_context(acme):
+        row = ApiToken.objects.get(pk=token.split("|")[0])
+        stale = ApiToken.objects.get(pk=row.pk)  # what a worker read before the change
+        if state == "revoked":
+            token_revoke(token=row, actor=Actor(label="tests"))
+            when = now + timedelta(seconds=30)
+        else:
+            when = now + timedelta(minutes=2)
+        token_touch(stale, when)
+        assert ApiToken.objects.get(pk=row.pk).last_used_at is None
