@@ -80,7 +80,7 @@ def test_image_defaults_refuse_to_start_without_a_secret_key():
 
 def test_compose_has_no_default_for_any_secret():
     text = (ROOT / "docker-compose.yml").read_text()
-    uses = re.findall(r"\$\{(" + "|".join(COMPOSE_SECRETS) + r")(:?[-?]?)", text)
+    uses = re.findall(r"\$\{(" + "|".join(COMPOSE_SECRETS) + r")(?=[:}])(:?[-?]?)", text)
     assert {name for name, _form in uses} == set(COMPOSE_SECRETS)
     assert {form for _name, form in uses} == {":?"}, uses
     assert "waqti-dev-password" not in text
