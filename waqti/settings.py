@@ -67,6 +67,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
+    "waqti.api",  # the API layer's own tables (idempotency keys: per tenant)
     "tokens",
     "procurement",
 ]
