@@ -28,16 +28,6 @@ RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit
 # recognised as accepting ``Idempotency-Key`` without a second, schema-only marker.
 _IDEMPOTENT_CODE = idempotent(lambda self, request: None).__code__
 
-# Operations whose state rules can refuse with 409 (``procurement.services`` raises Conflict):
-# router basename -> view actions.
-CONFLICT_ACTIONS: dict[str, frozenset[str]] = {
-    "department": frozenset({"destroy"}),
-    "vendor": frozenset({"destroy"}),
-    "purchase-order": frozenset(
-        {"update", "partial_update", "destroy", "submit", "approve", "reject", "cancel", "complete"}
-    ),
-}
-
 _HEADERS: dict[str, dict[str, Any]] = {
     REQUEST_ID_HEADER: {
         "description": "Echo of the request's X-Request-ID when it was sane "
@@ -439,7 +429,7 @@ class WaqtiAutoSchema(AutoSchema):
             codes.append("422")  # page, per_page, sorting and filters are validated
         if self._is_idempotent_create() and "422" not in codes:
             codes.append("422")
-        if action in CONFLICT_ACTIONS.get(getattr(self.view, "basename", ""), frozenset()):
+        if action in getattr(self.view, "conflict_actions", frozenset()):
             codes.append("409")
         return sorted(codes)
 
