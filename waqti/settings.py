@@ -313,6 +313,9 @@ REST_FRAMEWORK = {
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# The OpenAPI schema names the ability each operation needs with the function the permission
+# uses, ``f(request, view) -> ability | None`` (waqti/api/schema.py; the API layer imports no app).
+WAQTI_SCHEMA_REQUIRED_ABILITY = "tokens.permissions.required_ability"
 SPECTACULAR_SETTINGS = {
     "TITLE": "Waqti API",
     "DESCRIPTION": "Multi-tenant procurement API: purchase orders, vendors, approvals.",
