@@ -100,7 +100,7 @@ class WaqtiAutoSchema(AutoSchema):
         description = super().get_description()
         if not _authenticated(self.view):
             return description
-        ability = required_ability(self.view, self.method)
+        ability = operation_ability(self.view, self.method)
         if ability is None:
             needs = "Any valid token."
         elif ability == "admin":
@@ -164,7 +164,7 @@ def _add_contract(auto_schema: AutoSchema, operation: dict[str, Any]) -> None:
             **({REPLAY_HEADER: header(registry, REPLAY_HEADER)} if replay else {}),
         }
     if authenticated:
-        ability = required_ability(view, method)
+        ability = operation_ability(view, method)
         for code in _error_codes(auto_schema, ability):
             responses.setdefault(code, error_response(registry, code, ability))
     operation["responses"] = dict(sorted(responses.items()))
@@ -191,7 +191,7 @@ def _error_codes(auto_schema: AutoSchema, ability: str | None) -> list[str]:
     return sorted(codes)
 
 
-def required_ability(view: Any, method: str) -> str | None:
+def operation_ability(view: Any, method: str) -> str | None:
     """The ability an operation needs, or None when any valid token will do.
 
     Asked of ``settings.WAQTI_SCHEMA_REQUIRED_ABILITY``, the dotted path of the function that
