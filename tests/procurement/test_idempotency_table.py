@@ -15,7 +15,6 @@ from waqti.api.models import IdempotencyKey
 
 TABLE = "procurement_idempotencykey"
 BEFORE_THE_MOVE = [("procurement", "0001_initial"), ("api", None)]
-AFTER_THE_MOVE = [("procurement", "0002_idempotencykey_moved_to_api"), ("api", "0001_initial")]
 
 
 def test_idempotency_key_is_the_api_app_s_model_on_the_old_table(clients, acme):
@@ -54,7 +53,7 @@ def test_migrating_a_tenant_across_the_move_keeps_its_keys(acme):
         assert ContentType.objects.filter(app_label="procurement", model="idempotencykey")
 
         executor = MigrationExecutor(connection)
-        executor.migrate(AFTER_THE_MOVE)
+        executor.migrate(executor.loader.graph.leaf_nodes())  # what `migrate` does after a deploy
         moved = IdempotencyKey.objects.get(key="before-the-move")
         assert (moved.pk, moved.status_code, moved.response_body) == (old.pk, 201, "{}")
         assert IdempotencyKey.objects.count() == 1
