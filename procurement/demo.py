@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from procurement import services
+from procurement import lifecycle, services
 from procurement.models import Department, PurchaseOrder, Vendor
 from procurement.services import LineInput
 
@@ -164,25 +164,25 @@ def _walk(order: PurchaseOrder, target: str, index: int, token_id: int | None) -
     if target == "draft":
         return
     if target == "cancelled" and index % 2 == 0:
-        services.purchase_order_cancel(purchase_order=order, token_id=token_id)
+        lifecycle.purchase_order_cancel(purchase_order=order, token_id=token_id)
         return
-    services.purchase_order_submit(purchase_order=order, token_id=token_id)
+    lifecycle.purchase_order_submit(purchase_order=order, token_id=token_id)
     if target == "pending_approval":
         return
     if target == "cancelled":
-        services.purchase_order_cancel(purchase_order=order, token_id=token_id)
+        lifecycle.purchase_order_cancel(purchase_order=order, token_id=token_id)
     elif target == "rejected":
-        services.purchase_order_reject(
+        lifecycle.purchase_order_reject(
             purchase_order=order,
             reason="Budget exceeded for this quarter; re-quote.",
             token_id=token_id,
         )
     else:
-        services.purchase_order_approve(
+        lifecycle.purchase_order_approve(
             purchase_order=order, comments="Within budget.", token_id=token_id
         )
         if target == "completed":
-            services.purchase_order_complete(purchase_order=order, token_id=token_id)
+            lifecycle.purchase_order_complete(purchase_order=order, token_id=token_id)
 
 
 def seed_demo_data(*, token_id: int | None = None) -> DemoSummary:

@@ -10,6 +10,10 @@ metadata, fetches *what* the output needs, in three statements whatever the page
 2. those orders' columns, vendor and department names joined;
 3. their lines.
 
+What an order and a line look like is declared once, as a list of outputs (``ORDER_OUTPUT``,
+``LINE_OUTPUT``: output name, model field, how it is written); statements 2 and 3 select their
+columns from those lists and each row becomes its dict through the same list, by name.
+
 PostgreSQL hands decimals and timestamps over as text already in the API's format
 (``numeric::text`` prints the column's scale; ``to_char`` writes ``TIMESTAMP_FORMAT``), so no
 ``Decimal`` or ``datetime`` is built. A numeric column whose text could differ from what its
@@ -20,7 +24,10 @@ are always byte for byte what the serializers produce (``tests/procurement/test_
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -28,39 +35,89 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections, models
 from django.db.models import QuerySet
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
-from procurement.models import ITEM_FIELDS, Department, PurchaseOrder, PurchaseOrderItem, Vendor
+from procurement.models import Department, PurchaseOrder, PurchaseOrderItem, Vendor
 from procurement.serializers import PurchaseOrderItemSerializer, PurchaseOrderSerializer
 
 # ``to_char`` pattern of ``waqti.api.serializers.TIMESTAMP_FORMAT`` (``%Y-%m-%dT%H:%M:%SZ``) in
 # UTC; ``FM`` leaves years before 1000 unpadded, as ``strftime("%Y")`` does.
 TIMESTAMP_SQL = '\'FMYYYY-MM-DD"T"HH24:MI:SS"Z"\''
 
-# Columns of statement 2, in this order: ``(model, field name)``.
-ORDER_COLUMNS = (
-    (PurchaseOrder, "id"),
-    (PurchaseOrder, "po_number"),
-    (PurchaseOrder, "status"),
-    (PurchaseOrder, "vendor_id"),
-    (Vendor, "name"),
-    (PurchaseOrder, "department_id"),
-    (Department, "name"),
-    (PurchaseOrder, "currency"),
-    (PurchaseOrder, "notes"),
-    (PurchaseOrder, "delivery_address"),
-    (PurchaseOrder, "expected_delivery_date"),
-    (PurchaseOrder, "subtotal"),
-    (PurchaseOrder, "vat_amount"),
-    (PurchaseOrder, "total_amount"),
-    (PurchaseOrder, "created_at"),
-    (PurchaseOrder, "updated_at"),
-    (PurchaseOrder, "submitted_at"),
-    (PurchaseOrder, "approved_at"),
-    (PurchaseOrder, "rejected_at"),
-    (PurchaseOrder, "rejection_reason"),
+
+def _blank_as_null(text: str) -> str | None:
+    """Optional text the serializers write as null when it is empty (``blank_as_null``)."""
+    return text or None
+
+
+def _iso_date(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One key of a listed order (or line): its output name, the model field it is read from,
+    and how its value is written when PostgreSQL's value is not already the API's.
+
+    A dotted name nests (``vendor.id`` is ``{"vendor": {"id": ...}}``); a name without a model
+    is filled in afterwards (an order's ``items``).
+    """
+
+    name: str
+    model: type[models.Model] | None = None
+    field: str = ""
+    render: Callable[[Any], Any] | None = None
+
+
+# What ``PurchaseOrderSerializer`` writes for one order, in its order: the one list from which
+# statement 2's columns and each order's dict are both built.
+ORDER_OUTPUT = (
+    Output("id", PurchaseOrder, "id"),
+    Output("po_number", PurchaseOrder, "po_number"),
+    Output("status", PurchaseOrder, "status"),
+    Output("vendor.id", PurchaseOrder, "vendor_id"),
+    Output("vendor.name", Vendor, "name"),
+    Output("department.id", PurchaseOrder, "department_id"),
+    Output("department.name", Department, "name"),
+    Output("currency", PurchaseOrder, "currency"),
+    Output("notes", PurchaseOrder, "notes", _blank_as_null),
+    Output("delivery_address", PurchaseOrder, "delivery_address", _blank_as_null),
+    Output("expected_delivery_date", PurchaseOrder, "expected_delivery_date", _iso_date),
+    Output("items"),
+    Output("subtotal", PurchaseOrder, "subtotal"),
+    Output("vat_amount", PurchaseOrder, "vat_amount"),
+    Output("total_amount", PurchaseOrder, "total_amount"),
+    Output("created_at", PurchaseOrder, "created_at"),
+    Output("updated_at", PurchaseOrder, "updated_at"),
+    Output("submitted_at", PurchaseOrder, "submitted_at"),
+    Output("approved_at", PurchaseOrder, "approved_at"),
+    Output("rejected_at", PurchaseOrder, "rejected_at"),
+    Output("rejection_reason", PurchaseOrder, "rejection_reason", _blank_as_null),
 )
-# Columns of statement 3: the order a line belongs to, then the line's output fields.
-LINE_COLUMNS = tuple((PurchaseOrderItem, name) for name in ("purchase_order_id", *ITEM_FIELDS))
+# What ``PurchaseOrderItemSerializer`` writes for one line, in its order.
+LINE_OUTPUT = (
+    Output("id", PurchaseOrderItem, "id"),
+    Output("line_number", PurchaseOrderItem, "line_number"),
+    Output("description", PurchaseOrderItem, "description"),
+    Output("quantity", PurchaseOrderItem, "quantity"),
+    Output("unit", PurchaseOrderItem, "unit", _blank_as_null),
+    Output("unit_price", PurchaseOrderItem, "unit_price"),
+    Output("vat_rate", PurchaseOrderItem, "vat_rate"),
+    Output("subtotal", PurchaseOrderItem, "subtotal"),
+    Output("vat_amount", PurchaseOrderItem, "vat_amount"),
+    Output("total", PurchaseOrderItem, "total"),
+)
+
+
+def _read(outputs: tuple[Output, ...]) -> tuple[tuple[type[models.Model], str], ...]:
+    """``(model, field name)`` of each output read from a column, in order."""
+    return tuple((out.model, out.field) for out in outputs if out.model is not None)
+
+
+# Columns of statement 2, in this order.
+ORDER_COLUMNS = _read(ORDER_OUTPUT)
+# Columns of statement 3: the order a line belongs to, then the line's outputs.
+LINE_COLUMNS = ((PurchaseOrderItem, "purchase_order_id"), *_read(LINE_OUTPUT))
 
 Row = tuple[Any, ...]
 
@@ -176,19 +233,29 @@ def _through_field(field: serializers.Field) -> Callable[[str | None], str | Non
     return render
 
 
+def _plain_decimal_places(field: serializers.Field) -> int | None:
+    """Decimal places of a DecimalField that writes ``f"{quantized:f}"``; else None."""
+    if not isinstance(field, serializers.DecimalField) or field.decimal_places is None:
+        return None
+    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+    if field.normalize_output or field.localize or not coerce:
+        return None
+    return field.decimal_places
+
+
 @functools.cache
 def _renderers(
     serializer: type[serializers.Serializer], columns: tuple[tuple[type[models.Model], str], ...]
 ) -> tuple[tuple[int, Callable[[str | None], str | None]], ...]:
     """``(index, render)`` of the numeric ``columns`` whose text the serializer's field must
     still render; empty when PostgreSQL already writes every one as the API does."""
-    plan = {name: (field, places) for name, _, field, places in serializer._plan()}
+    fields = serializer().fields  # output names: a numeric column's is its field's name
     renderers = []
     for index, (model, name) in enumerate(columns):
         column = model._meta.get_field(name)
         if isinstance(column, models.DecimalField):
-            field, places = plan[name]
-            if not _text_is_rendered(column, field, places):
+            field = fields[name]
+            if not _text_is_rendered(column, field, _plain_decimal_places(field)):
                 renderers.append((index, _through_field(field)))
     return tuple(renderers)
 
@@ -207,74 +274,58 @@ def _rendered(
     return done
 
 
-def rows_data(orders: list[Row], lines: list[Row]) -> list[dict[str, Any]]:
-    """What ``PurchaseOrderSerializer(many=True).data`` renders, from statement 2 and 3 rows.
+def _row_to_dict(outputs: tuple[Output, ...], skip: int = 0) -> Callable[[Row], dict[str, Any]]:
+    """The function that writes one row (``skip`` leading columns, then one per read output)
+    as the dict of ``outputs``: same keys, same order, dotted names nested. Outputs without a
+    column get None, keeping their key's place for the caller to fill."""
+    plan: list[tuple[str, Callable[[Row], Any]]] = []
+    nested: dict[str, list[tuple[str, Callable[[Row], Any]]]] = {}
+    columns = iter(range(skip, skip + len(outputs)))
+    for out in outputs:
+        if out.model is None:
+            plan.append((out.name, _none))
+            continue
+        read = _reader(next(columns), out.render)
+        outer, _dot, inner = out.name.partition(".")
+        if not inner:
+            plan.append((out.name, read))
+        elif outer in nested:
+            nested[outer].append((inner, read))
+        else:
+            nested[outer] = [(inner, read)]
+            plan.append((outer, _nest(nested[outer])))
+    return lambda row: {name: read(row) for name, read in plan}
 
-    Same keys in the same order, decimals as the serializers' own fields write them, optional
-    text that is empty as null.
-    """
+
+def _reader(index: int, render: Callable[[Any], Any] | None) -> Callable[[Row], Any]:
+    if render is None:
+        return operator.itemgetter(index)
+    return lambda row: render(row[index])
+
+
+def _nest(parts: list[tuple[str, Callable[[Row], Any]]]) -> Callable[[Row], dict[str, Any]]:
+    return lambda row: {name: read(row) for name, read in parts}
+
+
+def _none(row: Row) -> None:
+    return None
+
+
+_order_dict = _row_to_dict(ORDER_OUTPUT)
+_line_dict = _row_to_dict(LINE_OUTPUT, skip=1)  # after the line's order id
+
+
+def rows_data(orders: list[Row], lines: list[Row]) -> list[dict[str, Any]]:
+    """What ``PurchaseOrderSerializer(many=True).data`` renders, from statement 2 and 3 rows:
+    the dicts of ``ORDER_OUTPUT``, each with its lines (``LINE_OUTPUT``) as ``items``."""
     orders = _rendered(orders, _renderers(PurchaseOrderSerializer, ORDER_COLUMNS))
     lines = _rendered(lines, _renderers(PurchaseOrderItemSerializer, LINE_COLUMNS))
     items: dict[int, list[dict[str, Any]]] = {}
-    for order_id, pk, number, description, qty, unit, price, rate, subtotal, vat, total in lines:
-        items.setdefault(order_id, []).append(
-            {
-                "id": pk,
-                "line_number": number,
-                "description": description,
-                "quantity": qty,
-                "unit": unit or None,
-                "unit_price": price,
-                "vat_rate": rate,
-                "subtotal": subtotal,
-                "vat_amount": vat,
-                "total": total,
-            }
-        )
+    for line in lines:
+        items.setdefault(line[0], []).append(_line_dict(line))
     data = []
-    for (
-        pk,
-        po_number,
-        status,
-        vendor_id,
-        vendor_name,
-        department_id,
-        department_name,
-        currency,
-        notes,
-        delivery_address,
-        expected,
-        subtotal,
-        vat_amount,
-        total_amount,
-        created_at,
-        updated_at,
-        submitted_at,
-        approved_at,
-        rejected_at,
-        rejection_reason,
-    ) in orders:
-        data.append(
-            {
-                "id": pk,
-                "po_number": po_number,
-                "status": status,
-                "vendor": {"id": vendor_id, "name": vendor_name},
-                "department": {"id": department_id, "name": department_name},
-                "currency": currency,
-                "notes": notes or None,
-                "delivery_address": delivery_address or None,
-                "expected_delivery_date": expected.isoformat() if expected else None,
-                "items": items.get(pk, []),
-                "subtotal": subtotal,
-                "vat_amount": vat_amount,
-                "total_amount": total_amount,
-                "created_at": created_at,
-                "updated_at": updated_at,
-                "submitted_at": submitted_at,
-                "approved_at": approved_at,
-                "rejected_at": rejected_at,
-                "rejection_reason": rejection_reason or None,
-            }
-        )
+    for row in orders:
+        order = _order_dict(row)
+        order["items"] = items.get(order["id"], [])
+        data.append(order)
     return data

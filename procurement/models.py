@@ -192,21 +192,3 @@ class PurchaseOrderCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last_number}"
-
-
-class IdempotencyKey(models.Model):
-    """A create request seen with an ``Idempotency-Key`` and the response it got.
-
-    Used by ``waqti.api.idempotency`` for every create endpoint; it lives here because it has to
-    be in a tenant app (keys are per tenant) and this is the app with create endpoints.
-    """
-
-    key = models.CharField(max_length=255, unique=True)
-    fingerprint = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    # Rendered JSON text, not jsonb: jsonb reorders keys, and a replay must be byte-identical.
-    response_body = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(db_index=True)
-
-    def __str__(self) -> str:
-        return self.key

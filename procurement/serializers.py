@@ -104,65 +104,6 @@ class DepartmentInputSerializer(PatchableSerializer):
     code = serializers.CharField(max_length=50)
 
 
-class _PlannedOutput:
-    """Output serializer that builds its fields once per class instead of once per instance.
-
-    DRF deep-copies every declared and model-derived field for each serializer instance and
-    resolves each attribute through ``Field.get_attribute``; for a page of purchase orders
-    that was about a third of the request. Here a prototype's fields are built once, and each
-    instance reads the plain attribute path of every field and calls the same field's
-    ``to_representation``, so the output is the one DRF produces. Read-only use: the fields
-    are only asked to represent values (no validation, no context).
-    """
-
-    _plans: dict[type, list[tuple[str, tuple[str, ...], serializers.Field, int | None]]] = {}
-
-    @classmethod
-    def _plan(cls) -> list[tuple[str, tuple[str, ...], serializers.Field, int | None]]:
-        plan = _PlannedOutput._plans.get(cls)
-        if plan is None:
-            prototype = cls()
-            plan = [
-                (field.field_name, tuple(field.source_attrs), field, _plain_decimal_places(field))
-                for field in prototype._readable_fields  # type: ignore[attr-defined]
-            ]
-            _PlannedOutput._plans[cls] = plan
-        return plan
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for name, attrs, field, places in self._plan():
-            value = instance
-            for attr in attrs:
-                value = getattr(value, attr)
-            if value is None:
-                data[name] = None
-            elif places is not None and _already_quantized(value, places, field.max_digits):
-                data[name] = f"{value:f}"  # what DecimalField returns: quantizing is a no-op
-            else:
-                data[name] = field.to_representation(value)
-        return data
-
-
-def _plain_decimal_places(field: serializers.Field) -> int | None:
-    """Decimal places of a DecimalField that renders ``f"{quantized:f}"``; else None."""
-    if not isinstance(field, serializers.DecimalField) or field.decimal_places is None:
-        return None
-    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
-    if field.normalize_output or field.localize or not coerce:
-        return None
-    return field.decimal_places
-
-
-def _already_quantized(value: Any, places: int, max_digits: int | None) -> bool:
-    """True when ``DecimalField.quantize`` would return ``value`` unchanged (database values:
-    a numeric column's scale is the field's decimal places)."""
-    if type(value) is not Decimal:
-        return False
-    _sign, digits, exponent = value.as_tuple()
-    return exponent == -places and (max_digits is None or len(digits) <= max_digits)
-
-
 class _BlankAsNullOutput:
     """Renders optional text that is empty as ``null`` (fields named in ``blank_as_null``), and
     documents those fields as nullable in the OpenAPI schema."""
@@ -339,12 +280,12 @@ class RejectInputSerializer(serializers.Serializer):
     )
 
 
-class _Reference(_PlannedOutput, serializers.Serializer):
+class _Reference(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class PurchaseOrderItemSerializer(_BlankAsNullOutput, _PlannedOutput, ApiModelSerializer):
+class PurchaseOrderItemSerializer(_BlankAsNullOutput, ApiModelSerializer):
     blank_as_null = ("unit",)
 
     class Meta:
@@ -352,7 +293,7 @@ class PurchaseOrderItemSerializer(_BlankAsNullOutput, _PlannedOutput, ApiModelSe
         fields = list(ITEM_FIELDS)
 
 
-class PurchaseOrderSerializer(_BlankAsNullOutput, _PlannedOutput, ApiModelSerializer):
+class PurchaseOrderSerializer(_BlankAsNullOutput, ApiModelSerializer):
     blank_as_null = ("notes", "delivery_address", "rejection_reason")
     vendor = _Reference()
     department = _Reference()

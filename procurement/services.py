@@ -1,4 +1,8 @@
-"""Procurement business writes: departments, vendors, purchase orders and their lifecycle."""
+"""Procurement business writes: departments, vendors, and creating and editing purchase orders.
+
+The orders' status machine (submit, approve, ...) is ``procurement.lifecycle``; edits and deletes
+here ask it whether the order's status allows them.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from procurement.lifecycle import locked_for, record_event
 from procurement.models import (
     Department,
     PurchaseOrder,
@@ -24,17 +27,15 @@ from procurement.models import (
     Vendor,
 )
 from procurement.money import line_amounts, order_amounts
-from waqti.api.exceptions import Conflict, InvalidData
-
-Status = PurchaseOrder.Status
+from waqti.errors import InvalidInput, StateConflict
 
 # --- Departments ---------------------------------------------------------------------------------
 
 DEPARTMENT_FIELDS = ("name", "name_ar", "code")
 
 
-def _code_taken() -> InvalidData:
-    return InvalidData({"code": [_("The code has already been taken.")]})
+def _code_taken() -> InvalidInput:
+    return InvalidInput(errors={"code": [_("The code has already been taken.")]})
 
 
 def _save_department(department: Department) -> Department:
@@ -68,7 +69,7 @@ def department_delete(*, department: Department) -> None:
     try:
         department.delete()
     except ProtectedError as exc:
-        raise Conflict(
+        raise StateConflict(
             _("The department has purchase orders and cannot be deleted."),
             {"department": [_("Referenced by purchase orders.")]},
         ) from exc
@@ -111,7 +112,7 @@ def vendor_delete(*, vendor: Vendor) -> None:
     try:
         vendor.delete()
     except ProtectedError as exc:
-        raise Conflict(
+        raise StateConflict(
             _("The vendor has purchase orders and cannot be deleted."),
             {
                 "vendor": [
@@ -141,10 +142,10 @@ ORDER_FIELDS = ("currency", "notes", "delivery_address", "expected_delivery_date
 def _resolve_vendor(vendor_id: int) -> Vendor:
     vendor = Vendor.objects.filter(pk=vendor_id).first()
     if vendor is None:
-        raise InvalidData({"vendor_id": [_("The selected vendor id is invalid.")]})
+        raise InvalidInput(errors={"vendor_id": [_("The selected vendor id is invalid.")]})
     if vendor.status != Vendor.Status.ACTIVE:
-        raise InvalidData(
-            {
+        raise InvalidInput(
+            errors={
                 "vendor_id": [
                     _(
                         "The selected vendor is %(status)s; only an active vendor can "
@@ -160,7 +161,7 @@ def _resolve_vendor(vendor_id: int) -> Vendor:
 def _resolve_department(department_id: int) -> Department:
     department = Department.objects.filter(pk=department_id).first()
     if department is None:
-        raise InvalidData({"department_id": [_("The selected department id is invalid.")]})
+        raise InvalidInput(errors={"department_id": [_("The selected department id is invalid.")]})
     return department
 
 
@@ -210,19 +211,6 @@ def _replace_lines(order: PurchaseOrder, lines: Sequence[LineInput]) -> None:
     )
 
 
-def _record(
-    order: PurchaseOrder, kind: str, from_status: str, token_id: int | None, note: str = ""
-) -> None:
-    PurchaseOrderEvent.objects.create(
-        purchase_order=order,
-        kind=kind,
-        from_status=from_status,
-        to_status=order.status,
-        token_id=token_id,
-        note=note,
-    )
-
-
 def purchase_order_create(
     *,
     vendor_id: int,
@@ -236,7 +224,7 @@ def purchase_order_create(
 ) -> PurchaseOrder:
     """Create a draft order for an active vendor with its next ``PO-{year}-{seq:04d}`` number."""
     if not items:
-        raise InvalidData({"items": [_("A purchase order needs at least one item.")]})
+        raise InvalidInput(errors={"items": [_("A purchase order needs at least one item.")]})
     with transaction.atomic():
         vendor = _resolve_vendor(vendor_id)
         department = _resolve_department(department_id)
@@ -255,51 +243,8 @@ def purchase_order_create(
         order.save()
         _replace_lines(order, items)
         order.save(update_fields=["subtotal", "vat_amount", "total_amount"])
-        _record(order, PurchaseOrderEvent.Kind.CREATED, "", token_id)
+        record_event(order, PurchaseOrderEvent.Kind.CREATED, "", token_id)
     return order
-
-
-# What each lifecycle action needs and where it leads; edit/delete keep or drop the order.
-TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
-    "edit": (frozenset({Status.DRAFT}), Status.DRAFT),
-    "delete": (frozenset({Status.DRAFT}), None),
-    "submit": (frozenset({Status.DRAFT}), Status.PENDING_APPROVAL),
-    "approve": (frozenset({Status.PENDING_APPROVAL}), Status.APPROVED),
-    "reject": (frozenset({Status.PENDING_APPROVAL}), Status.REJECTED),
-    "cancel": (frozenset({Status.DRAFT, Status.PENDING_APPROVAL}), Status.CANCELLED),
-    "complete": (frozenset({Status.APPROVED}), Status.COMPLETED),
-}
-
-# One sentence per action so each can be translated whole.
-REFUSALS: dict[str, Promise] = {
-    "edit": gettext_lazy("Only a draft purchase order can be edited; this one is %(status)s."),
-    "delete": gettext_lazy("Only a draft purchase order can be deleted; this one is %(status)s."),
-    "submit": gettext_lazy("Only a draft purchase order can be submitted; this one is %(status)s."),
-    "approve": gettext_lazy(
-        "Only a purchase order pending approval can be approved; this one is %(status)s."
-    ),
-    "reject": gettext_lazy(
-        "Only a purchase order pending approval can be rejected; this one is %(status)s."
-    ),
-    "cancel": gettext_lazy(
-        "Only a draft or pending purchase order can be cancelled; this one is %(status)s."
-    ),
-    "complete": gettext_lazy(
-        "Only an approved purchase order can be completed; this one is %(status)s."
-    ),
-}
-
-
-def _locked_for(order: PurchaseOrder, action: str) -> PurchaseOrder:
-    """Re-read the order under a row lock and refuse with 409 when ``action`` is not allowed."""
-    locked = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
-    allowed, _target = TRANSITIONS[action]
-    if locked.status not in allowed:
-        raise Conflict(
-            REFUSALS[action] % {"status": locked.status},
-            {"status": [_("The current status is %(status)s.") % {"status": locked.status}]},
-        )
-    return locked
 
 
 def purchase_order_update(
@@ -316,9 +261,9 @@ def purchase_order_update(
         if field not in ORDER_FIELDS:
             raise TypeError(f"purchase_order_update() got an unexpected field {field!r}")
     if items is not None and not items:
-        raise InvalidData({"items": [_("A purchase order needs at least one item.")]})
+        raise InvalidInput(errors={"items": [_("A purchase order needs at least one item.")]})
     with transaction.atomic():
-        order = _locked_for(purchase_order, "edit")
+        order = locked_for(purchase_order, "edit")
         if vendor_id is not None and vendor_id != order.vendor_id:
             order.vendor = _resolve_vendor(vendor_id)
         if department_id is not None:
@@ -328,95 +273,11 @@ def purchase_order_update(
         if items is not None:
             _replace_lines(order, items)
         order.save()
-        _record(order, PurchaseOrderEvent.Kind.UPDATED, Status.DRAFT, token_id)
+        record_event(order, PurchaseOrderEvent.Kind.UPDATED, PurchaseOrder.Status.DRAFT, token_id)
     return order
 
 
 def purchase_order_delete(*, purchase_order: PurchaseOrder) -> None:
     """Delete a draft; its number is never handed out again."""
     with transaction.atomic():
-        _locked_for(purchase_order, "delete").delete()
-
-
-def _transition(
-    order: PurchaseOrder,
-    action: str,
-    kind: str,
-    token_id: int | None,
-    note: str = "",
-    **stamps: Any,
-) -> PurchaseOrder:
-    with transaction.atomic():
-        locked = _locked_for(order, action)
-        from_status = locked.status
-        locked.status = TRANSITIONS[action][1]
-        for field, value in stamps.items():
-            setattr(locked, field, value)
-        locked.save()
-        _record(locked, kind, from_status, token_id, note)
-    return locked
-
-
-def purchase_order_submit(*, purchase_order: PurchaseOrder, token_id: int | None) -> PurchaseOrder:
-    """draft -> pending_approval."""
-    return _transition(
-        purchase_order,
-        "submit",
-        PurchaseOrderEvent.Kind.SUBMITTED,
-        token_id,
-        submitted_at=timezone.now(),
-    )
-
-
-def purchase_order_approve(
-    *, purchase_order: PurchaseOrder, comments: str = "", token_id: int | None
-) -> PurchaseOrder:
-    """pending_approval -> approved, with optional comments."""
-    return _transition(
-        purchase_order,
-        "approve",
-        PurchaseOrderEvent.Kind.APPROVED,
-        token_id,
-        comments,
-        approved_at=timezone.now(),
-        approval_comments=comments,
-    )
-
-
-def purchase_order_reject(
-    *, purchase_order: PurchaseOrder, reason: str, token_id: int | None
-) -> PurchaseOrder:
-    """pending_approval -> rejected; the reason is kept and shown."""
-    return _transition(
-        purchase_order,
-        "reject",
-        PurchaseOrderEvent.Kind.REJECTED,
-        token_id,
-        reason,
-        rejected_at=timezone.now(),
-        rejection_reason=reason,
-    )
-
-
-def purchase_order_cancel(*, purchase_order: PurchaseOrder, token_id: int | None) -> PurchaseOrder:
-    """draft or pending_approval -> cancelled."""
-    return _transition(
-        purchase_order,
-        "cancel",
-        PurchaseOrderEvent.Kind.CANCELLED,
-        token_id,
-        cancelled_at=timezone.now(),
-    )
-
-
-def purchase_order_complete(
-    *, purchase_order: PurchaseOrder, token_id: int | None
-) -> PurchaseOrder:
-    """approved -> completed (goods received)."""
-    return _transition(
-        purchase_order,
-        "complete",
-        PurchaseOrderEvent.Kind.COMPLETED,
-        token_id,
-        completed_at=timezone.now(),
-    )
+        locked_for(purchase_order, "delete").delete()

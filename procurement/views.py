@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
-from procurement import services
+from procurement import lifecycle, services
 from procurement.filters import FilterBackend, PurchaseOrderFilter, VendorFilter
 from procurement.list_rows import ListedOrders
 from procurement.models import Department, PurchaseOrder, Vendor
@@ -50,6 +50,8 @@ class CrudViewSet(ApiViewSet):
     filter_backends = [FilterBackend, SortingFilter]
     output_serializer: type[Serializer]
     input_serializer: type[Serializer]
+    # Actions a business rule can refuse with 409; the OpenAPI schema documents them.
+    conflict_actions: frozenset[str] = frozenset()
 
     def _input(self, request: Request, *, patch: bool = False) -> Serializer:
         form = self.input_serializer(data=request.data, patch=patch)
@@ -86,6 +88,8 @@ class CrudViewSet(ApiViewSet):
 class DepartmentViewSet(CrudViewSet):
     """``/api/v1/departments``."""
 
+    conflict_actions = frozenset({"destroy"})  # while purchase orders refer to it
+
     input_serializer = DepartmentInputSerializer
     output_serializer = DepartmentSerializer
     serializer_class = DepartmentSerializer
@@ -116,6 +120,7 @@ class VendorViewSet(CrudViewSet):
     output_serializer = VendorSerializer
     serializer_class = VendorSerializer
     filterset_class = VendorFilter
+    conflict_actions = frozenset({"destroy"})  # while purchase orders refer to it
     sort_fields = ["created_at", "updated_at", "name", "status", "category", "payment_terms", "id"]
 
     def get_queryset(self) -> QuerySet[Vendor]:
@@ -153,6 +158,10 @@ class PurchaseOrderViewSet(CrudViewSet):
         "id",
     ]
     action_abilities = {"approve": Ability.APPROVE, "reject": Ability.APPROVE}
+    # Refused with 409 when the order's status does not allow them (procurement.lifecycle).
+    conflict_actions = frozenset(
+        {"update", "partial_update", "destroy", "submit", "approve", "reject", "cancel", "complete"}
+    )
 
     def get_queryset(self) -> QuerySet[PurchaseOrder]:
         return PurchaseOrder.objects.with_details()
@@ -186,7 +195,7 @@ class PurchaseOrderViewSet(CrudViewSet):
 
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str) -> Response:
-        order = services.purchase_order_submit(
+        order = lifecycle.purchase_order_submit(
             purchase_order=self.get_object(), token_id=_token_id(request)
         )
         return self._fresh(order)
@@ -197,7 +206,7 @@ class PurchaseOrderViewSet(CrudViewSet):
         order = self.get_object()
         form = ApproveInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        order = services.purchase_order_approve(
+        order = lifecycle.purchase_order_approve(
             purchase_order=order, **form.validated_data, token_id=_token_id(request)
         )
         return self._fresh(order)
@@ -208,21 +217,21 @@ class PurchaseOrderViewSet(CrudViewSet):
         order = self.get_object()
         form = RejectInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        order = services.purchase_order_reject(
+        order = lifecycle.purchase_order_reject(
             purchase_order=order, **form.validated_data, token_id=_token_id(request)
         )
         return self._fresh(order)
 
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
-        order = services.purchase_order_cancel(
+        order = lifecycle.purchase_order_cancel(
             purchase_order=self.get_object(), token_id=_token_id(request)
         )
         return self._fresh(order)
 
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str) -> Response:
-        order = services.purchase_order_complete(
+        order = lifecycle.purchase_order_complete(
             purchase_order=self.get_object(), token_id=_token_id(request)
         )
         return self._fresh(order)

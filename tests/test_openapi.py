@@ -7,9 +7,13 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
 from tests.helpers import UNAUTHENTICATED, issue_token
+from waqti.api.docs import DocsView, SchemaView
+from waqti.api.schema import WaqtiAutoSchema
+from waqti.api.schema_extensions import BearerTokenScheme, FormFieldFilterExtension
 
 API_PREFIX = "/api/v1/"
 # The documentation itself is not an API operation.
@@ -275,3 +279,30 @@ def test_schema_tells_what_the_api_does_with_edge_values(schema):
     ]
     logs = {p["name"]: p for p in schema["paths"]["/api/v1/api-logs"]["get"]["parameters"]}
     assert logs["status"]["schema"] == {"type": "integer", "minimum": 100, "maximum": 599}
+
+
+def approve_everything(request: Any, view: Any) -> str:
+    """A stand-in for the permission's ability map."""
+    return "approve"
+
+
+def test_schema_asks_the_configured_function_for_abilities(db, settings):
+    """The API layer imports no app: the ability map is named by a setting."""
+    settings.WAQTI_SCHEMA_REQUIRED_ABILITY = "tests.test_openapi.approve_everything"
+    document = SchemaGenerator(urlconf="waqti.urls").get_schema(request=None, public=True)
+    me = document["paths"]["/api/v1/me"]["get"]
+    assert me["description"].endswith("Requires the `approve` ability (or `admin`).")
+    assert me["responses"]["403"]["description"] == "The token lacks the `approve` ability."
+
+
+@pytest.mark.parametrize(
+    "ours",
+    [WaqtiAutoSchema, SchemaView, DocsView, BearerTokenScheme, FormFieldFilterExtension],
+)
+def test_schema_classes_override_no_private_method_of_drf_spectacular(ours):
+    """Only public extension points: a dependency's ``_name`` may change in any release."""
+    for name, value in vars(ours).items():
+        method = callable(value) or isinstance(value, staticmethod | classmethod | property)
+        if method and name.startswith("_") and not name.startswith("__"):
+            overridden = [base.__name__ for base in ours.__mro__[1:] if name in vars(base)]
+            assert not overridden, f"{ours.__name__}.{name} overrides {overridden}"

@@ -68,6 +68,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
+    "waqti.api",  # the API layer's own tables (idempotency keys: per tenant)
     "tokens",
     "procurement",
 ]
@@ -326,6 +327,9 @@ REST_FRAMEWORK = {
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# The OpenAPI schema names the ability each operation needs with the function the permission
+# uses, ``f(request, view) -> ability | None`` (waqti/api/schema.py; the API layer imports no app).
+WAQTI_SCHEMA_REQUIRED_ABILITY = "tokens.permissions.required_ability"
 SPECTACULAR_SETTINGS = {
     "TITLE": "Waqti API",
     "DESCRIPTION": "Multi-tenant procurement API: purchase orders, vendors, approvals.",

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from procurement import services
+from procurement import lifecycle, services
 from procurement.models import Department, PurchaseOrder, Vendor
 from procurement.services import LineInput
 from tenancy.models import Tenant
@@ -106,7 +106,7 @@ def make(in_tenant: Callable[..., Any]) -> Any:
             def run() -> PurchaseOrder:
                 current = order
                 for action in actions:
-                    fn = getattr(services, f"purchase_order_{action}")
+                    fn = getattr(lifecycle, f"purchase_order_{action}")
                     extra = {"reason": "No budget"} if action == "reject" else {}
                     current = fn(purchase_order=current, token_id=None, **extra)
                 return current

@@ -15,11 +15,12 @@ from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
 from procurement import services
-from procurement.models import IdempotencyKey, PurchaseOrder, PurchaseOrderCounter, Vendor
+from procurement.models import PurchaseOrder, PurchaseOrderCounter, Vendor
 from tenancy.models import Tenant
 from tenancy.services import tenant_create
 from tests.conftest import ApiClient, issue_token
 from tests.procurement.conftest import line
+from waqti.api.models import IdempotencyKey
 
 RACE_SLUG = "procurement-race"
 RACE_HOST = "procurement-race.localhost"

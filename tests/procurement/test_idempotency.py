@@ -8,8 +8,9 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from procurement.models import Department, IdempotencyKey, PurchaseOrder, Vendor
+from procurement.models import Department, PurchaseOrder, Vendor
 from tests.helpers import issue_token
+from waqti.api.models import IdempotencyKey
 
 
 @pytest.fixture

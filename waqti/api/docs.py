@@ -34,9 +34,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
-
-# Registers the Bearer scheme and filter extensions before any schema is generated.
-import waqti.api.schema  # noqa: F401
+from rest_framework.response import Response
 
 
 class FirstRendererNegotiation(BaseContentNegotiation):
@@ -187,13 +185,18 @@ class DocsView(SpectacularSwaggerView):
     url_name = "api-schema"
     title = "Waqti API"
 
-    @staticmethod
-    def _swagger_ui_resource(filename: str) -> str:
-        return _asset_url(filename)
-
-    @staticmethod
-    def _swagger_ui_favicon() -> str:
-        return _asset_url("favicon-32x32.png")
+    @extend_schema(exclude=True)  # as SpectacularSwaggerView.get: the page is no API operation
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().get(request, *args, **kwargs)
+        # The page's own files come from ``docs_asset`` (no static-file server needed); these are
+        # the template's context names for them.
+        response.data.update(
+            swagger_ui_css=_asset_url("swagger-ui.css"),
+            swagger_ui_bundle=_asset_url("swagger-ui-bundle.js"),
+            swagger_ui_standalone=_asset_url("swagger-ui-standalone-preset.js"),
+            favicon_href=_asset_url("favicon-32x32.png"),
+        )
+        return response
 
 
 @require_GET

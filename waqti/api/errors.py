@@ -17,7 +17,6 @@ from rest_framework.views import exception_handler, set_rollback
 
 from waqti import errors as domain
 from waqti.api.exceptions import (
-    Conflict,
     LengthRequired,
     MissingAbility,
     PayloadTooLarge,
@@ -144,8 +143,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         response.data = error_body(_("Too Many Requests."), {"rate_limit": [exc.explanation]})
     elif isinstance(exc, exceptions.Throttled):
         response.data = error_body(_("Too Many Requests."), {"rate_limit": [str(exc.detail)]})
-    elif isinstance(exc, Conflict):
-        response.data = error_body(exc.message, exc.errors)
     elif isinstance(exc, exceptions.ValidationError):
         response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
         response.data = error_body(_("The given data was invalid."), validation_errors(exc.detail))

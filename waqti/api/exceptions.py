@@ -23,18 +23,6 @@ class MissingAbility(exceptions.PermissionDenied):
         )
 
 
-class Conflict(exceptions.APIException):
-    """The resource's current state forbids the action (e.g. editing an approved PO)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
-        self.message = message
-        self.errors = errors or {}
-        super().__init__(detail=message)
-
-
 class RateLimited(exceptions.Throttled):
     """Over a rate limit; carries the explanation shown in ``errors.rate_limit``."""
 
@@ -60,4 +48,5 @@ class LengthRequired(exceptions.APIException):
 
 
 class InvalidData(exceptions.ValidationError):
-    """A 422 raised from services with field errors, e.g. a vendor that is not active."""
+    """A 422 for input the API layer itself checks (paging, sorting, ``Idempotency-Key``, body
+    characters); services raise ``waqti.errors.InvalidInput`` instead."""

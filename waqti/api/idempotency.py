@@ -24,8 +24,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
-from procurement.models import IdempotencyKey
-from waqti.api.exceptions import Conflict, InvalidData
+from waqti.api.exceptions import InvalidData
+from waqti.api.models import IdempotencyKey
+from waqti.errors import StateConflict
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -69,7 +70,7 @@ def _replay(key: str, fingerprint: str) -> Response:
             {HEADER: [_("This Idempotency-Key was already used with a different request.")]}
         )
     if record.status_code is None:  # pragma: no cover - only if a row was committed unfinished
-        raise Conflict(_("A request with this Idempotency-Key is still being processed."))
+        raise StateConflict(_("A request with this Idempotency-Key is still being processed."))
     body = json.loads(record.response_body) if record.response_body else None
     return Response(body, status=record.status_code, headers={REPLAY_HEADER: "true"})
 
