@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -27,6 +28,18 @@ TEST_TENANTS = [
     ("globex", "Globex Trading", "globex.localhost", "enterprise"),
     ("initech", "Initech Saudi", "initech.localhost", "ultimate"),
 ]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Every Redis path is tested: refuse to run on a settings module that has no Redis."""
+    backend = django_settings.CACHES["default"]["BACKEND"]
+    if not backend.endswith("RedisCache"):
+        pytest.exit(
+            f"the test suite needs Redis but the cache is {backend}: run it with the pytest "
+            "settings of pyproject.toml (DJANGO_SETTINGS_MODULE=tests.settings starts a Redis "
+            "when REDIS_URL is unset).",
+            returncode=4,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +63,14 @@ def _fresh_state(request: pytest.FixtureRequest) -> Iterator[None]:
     resolver._checked_at = float("-inf")
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture
+def process_local_cache(settings: Any) -> None:
+    """The cache of ``make run`` without REDIS_URL: process-local, so no token cache either."""
+    settings.CACHES = settings.PROCESS_LOCAL_CACHES
+    settings.WAQTI_TOKEN_CACHE = False
+    cache.clear()  # LocMemCache's storage outlives the backend object: start empty
 
 
 class FakeClock:

@@ -169,6 +169,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (and rate-limit counters) -------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Without REDIS_URL (``make run``): counters and caches live in each process. The test suite
+# always has a Redis (tests/settings.py) and uses this dict to test the process-local path too.
+PROCESS_LOCAL_CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "waqti",
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+    }
+}
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -179,13 +188,7 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "waqti",
-            "KEY_FUNCTION": "django_tenants.cache.make_key",
-        }
-    }
+    CACHES = PROCESS_LOCAL_CACHES
     if "pytest" not in sys.modules:
         print(
             "waqti: REDIS_URL is unset; using a process-local cache "

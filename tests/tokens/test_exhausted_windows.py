@@ -8,7 +8,6 @@ from unittest import mock
 
 import pytest
 import redis.connection
-from django.conf import settings as django_settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -21,9 +20,6 @@ from tokens.exhausted import ExhaustedWindow, ExhaustedWindows, exhausted
 from tokens.models import ApiRequestLog, ApiToken
 from tokens.services import Actor, token_revoke
 
-needs_token_cache = pytest.mark.skipif(
-    not django_settings.WAQTI_TOKEN_CACHE, reason="plan memo needs the Redis token cache"
-)
 REQUEST_ID = "early-429-check"
 
 
@@ -78,7 +74,6 @@ def logged(tenant) -> list[tuple]:
     return rows
 
 
-@needs_token_cache
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_plan_refusal_from_memo_is_identical_and_free(
     db, api, acme, clock, settings, redis_calls, language
@@ -106,7 +101,6 @@ def test_plan_refusal_from_memo_is_identical_and_free(
     assert logged(acme)[-2:] == [(token_id, "Memo", 429, REQUEST_ID, "/api/v1/me")] * 2
 
 
-@needs_token_cache
 def test_plan_memo_covers_viewsets_and_daily_quota(db, api, acme, clock, settings, redis_calls):
     settings.WAQTI_RATE_LIMITS = {**settings.WAQTI_RATE_LIMITS, "professional": (50, 3)}
     client = api(acme, issue_token(acme, ["read"]))
@@ -136,7 +130,6 @@ def test_per_ip_refusal_from_memo_is_identical_and_free(
     assert logged(acme)[-2:] == [(None, "", 429, REQUEST_ID, "/api/v1/me")] * 2
 
 
-@needs_token_cache
 @pytest.mark.parametrize("language", ["en", "ar"])
 @pytest.mark.parametrize(("version_read", "redis_gets"), [("stale", 1), ("just read", 0)])
 def test_per_ip_refusal_of_a_well_formed_invalid_token_costs_no_sql_and_at_most_one_redis_get(
@@ -181,7 +174,6 @@ def test_per_ip_memo_refuses_missing_malformed_and_wrong_secrets_but_not_valid_t
     assert api(acme).get("/api/v1/no-such-thing").status_code == 404
 
 
-@needs_token_cache
 def test_per_ip_memo_lets_a_cached_token_through(db, api, acme, clock, settings, redis_calls):
     settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 1
     client = api(acme, issue_token(acme, ["read"]))
@@ -205,7 +197,6 @@ def test_memo_ends_at_the_windows_reset(db, api, acme, clock, settings):
     assert anonymous.get("/api/v1/me").status_code == 401
 
 
-@needs_token_cache
 def test_revoke_in_this_process_gives_401_during_a_spent_window(db, api, acme, clock, settings):
     settings.WAQTI_RATE_LIMITS = {**settings.WAQTI_RATE_LIMITS, "professional": (1, 100)}
     token = issue_token(acme, ["read"])
@@ -218,7 +209,6 @@ def test_revoke_in_this_process_gives_401_during_a_spent_window(db, api, acme, c
     assert client.get("/api/v1/me").json() == UNAUTHENTICATED
 
 
-@needs_token_cache
 def test_plan_memo_is_per_tenant_and_dropped_by_a_plan_change(
     db, api, acme, globex, clock, settings
 ):
@@ -259,7 +249,6 @@ def test_memo_leaves_content_negotiation_first(db, api, acme, clock, settings, r
     assert redis_calls == []
 
 
-@needs_token_cache
 def test_early_refusal_never_moves_a_revoked_tokens_last_used_at(
     db, api, acme, clock, settings, monkeypatch
 ):

@@ -20,9 +20,6 @@ from tokens.lookup import MAX_SNAPSHOT_AGE_SECONDS, TokenCache
 from tokens.models import ApiToken
 from tokens.services import Actor, token_create, token_regenerate, token_revoke
 
-needs_token_cache = pytest.mark.skipif(
-    not django_settings.WAQTI_TOKEN_CACHE, reason="needs the Redis token cache"
-)
 GUARD_TEXT = re.compile(r"Too many requests with a missing or invalid token from this address")
 
 
@@ -108,7 +105,6 @@ def test_a_valid_token_is_served_from_an_address_that_sent_100_bad_tokens(
     assert api(acme, valid).get("/api/v1/me").status_code == 200
 
 
-@needs_token_cache
 def test_known_bad_tokens_cost_no_sql_in_steady_state(db, api, acme, clock, settings):
     settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 30
     deleted, kept = issue_token(acme, ["read"]), issue_token(acme, ["read"])
@@ -172,7 +168,6 @@ def test_a_secret_regenerated_in_another_worker_is_accepted_at_once(
     assert_guard_refuses(api(acme, old).get("/api/v1/me"))
 
 
-@needs_token_cache
 def test_a_lost_version_bump_stops_hiding_a_new_token_after_the_snapshot_age(
     db, api, acme, clock, monkeypatch
 ):
@@ -191,7 +186,6 @@ def test_a_lost_version_bump_stops_hiding_a_new_token_after_the_snapshot_age(
     assert api(acme, plaintext).get("/api/v1/me").status_code == 200  # ...but at most 30 s
 
 
-@needs_token_cache
 def test_create_outwaits_every_workers_trust_in_the_version_it_replaces(
     db, api, acme, clock, settings, monkeypatch, another_worker
 ):
