@@ -18,10 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from tokens.abilities import Ability
-from tokens.client_ip import client_ip
 from tokens.models import ApiToken, TokenEvent
 from tokens.services import Actor, token_create, token_revoke
 from waqti.admin_sites import tenant_site
+from waqti.client_ip import client_ip
 
 SHOWN_FIELDS = [
     "name",

@@ -10,13 +10,13 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from tokens import lookup
-from tokens.client_ip import client_ip
-from tokens.exhausted import ExhaustedWindow, exhausted, failure_memo_key
 from tokens.models import ApiToken
-from tokens.ratelimit import WindowUsage, count_request
+from tokens.ratelimit.counter import WindowUsage, count_request
+from tokens.ratelimit.memo import ExhaustedWindow, exhausted, failure_memo_key
 from tokens.secrets import MalformedToken, parse_bearer
 from tokens.services import token_rehash, token_touch
 from waqti.api.exceptions import RateLimited, Unauthenticated
+from waqti.client_ip import client_ip
 
 FAILURE_GROUP = "waqti.auth-failures"
 

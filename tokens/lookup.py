@@ -17,7 +17,7 @@ secret (constant-time) is invalid without a query (``TokenCache.rejects``); anyt
 looked up. The early refusals reuse a version read within VERSION_TRUST_SECONDS: create and
 regenerate wait twice that long after their bump before the new secret is shown (commit-wait).
 
-Early refusals (``tokens.exhausted``, ``tokens.middleware.ExhaustedWindowMiddleware``) use
+Early refusals (``tokens.ratelimit.memo``, ``tokens.early_refusal.ExhaustedWindowMiddleware``) use
 ``known_invalid`` for the per-IP guard and young snapshots for the plan's windows.
 
 Secret-key rotation: a secret matching only under a previous key (``SECRET_KEY_FALLBACKS``) is
@@ -40,11 +40,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Max
 
-from tokens import secrets
-from tokens.exhausted import exhausted
 from tokens.models import ApiToken
-from tokens.ratelimit import WindowUsage, count_windows_at_version, shared_redis
-from tokens.throttling import PLAN_KEY, plan_windows
+from tokens.ratelimit.counter import count_windows_at_version, shared_redis
+from tokens.ratelimit.memo import exhausted
+from tokens.ratelimit.throttle import PLAN_KEY, plan_windows
+from tokens.snapshot import CURRENT, PREVIOUS, TokenSnapshot
 
 logger = logging.getLogger("waqti.tokens")
 
@@ -57,97 +57,6 @@ MAX_SNAPSHOT_AGE_SECONDS = 30.0
 # to anyone (a commit-wait; twice: a margin for clock rates), so no worker rejects it on a
 # version read before the bump.
 VERSION_TRUST_SECONDS = 0.005
-
-
-@dataclass(frozen=True, slots=True)
-class SecretMatch:
-    """Which stored hash a presented secret matched, and whether under a previous key."""
-
-    field: str  # "secret_hash" or "previous_secret_hash"
-    under_fallback: bool = False
-
-
-CURRENT = SecretMatch("secret_hash")
-PREVIOUS = SecretMatch("previous_secret_hash")
-CURRENT_UNDER_FALLBACK = SecretMatch("secret_hash", under_fallback=True)
-PREVIOUS_UNDER_FALLBACK = SecretMatch("previous_secret_hash", under_fallback=True)
-
-
-@dataclass(frozen=True)
-class TokenSnapshot:
-    id: int
-    name: str
-    abilities: tuple[str, ...]
-    secret_hash: str
-    previous_secret_hash: str
-    previous_secret_valid_until: datetime | None
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-    created_at: datetime
-    version: bytes  # the raw value of the tenant's version key when the row was read
-    loaded_at: float
-    # Set only on the per-request copy ``find_token`` returns after counting the plan windows.
-    plan_usages: list[WindowUsage] | None = None
-    # Set only on the per-request copy ``find_token`` returns for a secret that matched under a
-    # previous secret key: the caller re-hashes it (``tokens.services.token_rehash``).
-    rehash: SecretMatch | None = None
-
-    @classmethod
-    def from_row(cls, row: ApiToken, version: bytes, loaded_at: float) -> TokenSnapshot:
-        return cls(
-            id=row.pk,
-            name=row.name,
-            abilities=tuple(row.abilities),
-            secret_hash=row.secret_hash,
-            previous_secret_hash=row.previous_secret_hash,
-            previous_secret_valid_until=row.previous_secret_valid_until,
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-            last_used_at=row.last_used_at,
-            created_at=row.created_at,
-            version=version,
-            loaded_at=loaded_at,
-        )
-
-    def match(self, secret: str, now: datetime) -> SecretMatch | None:
-        """Which hash ``secret`` matches if the token is usable now: its current secret, or the
-        previous one within its grace period; under the current key first (one HMAC when that
-        matches), then under each previous key (none without ``SECRET_KEY_FALLBACKS``)."""
-        if self.revoked_at is not None:
-            return None
-        if self.expires_at is not None and self.expires_at <= now:
-            return None
-        if secrets.secret_matches(secret, self.secret_hash):
-            return CURRENT
-        in_grace = (
-            self.previous_secret_valid_until is not None and now < self.previous_secret_valid_until
-        )
-        if in_grace and secrets.secret_matches(secret, self.previous_secret_hash):
-            return PREVIOUS
-        if secrets.secret_matches_fallback(secret, self.secret_hash):
-            return CURRENT_UNDER_FALLBACK
-        if in_grace and secrets.secret_matches_fallback(secret, self.previous_secret_hash):
-            return PREVIOUS_UNDER_FALLBACK
-        return None
-
-    def accepts(self, secret: str, now: datetime) -> bool:
-        """Usable now and ``secret`` is its current (or still-in-grace previous) secret."""
-        return self.match(secret, now) is not None
-
-    def as_token(self) -> ApiToken:
-        """An unsaved-looking ApiToken carrying the snapshot's fields (for views and services)."""
-        token = ApiToken(
-            id=self.id,
-            name=self.name,
-            abilities=list(self.abilities),
-            expires_at=self.expires_at,
-            last_used_at=self.last_used_at,
-            created_at=self.created_at,
-        )
-        token._state.adding = False
-        token.plan_usages = self.plan_usages  # type: ignore[attr-defined]
-        return token
 
 
 @dataclass

@@ -13,7 +13,6 @@ from rest_framework.response import Response
 
 from tokens import services
 from tokens.abilities import Ability
-from tokens.client_ip import client_ip
 from tokens.models import ApiToken
 from tokens.serializers import (
     IssuedTokenSerializer,
@@ -25,6 +24,7 @@ from tokens.serializers import (
 from waqti.api.exceptions import MissingAbility
 from waqti.api.serializers import utc_timestamp
 from waqti.api.views import ApiView, ApiViewSet
+from waqti.client_ip import client_ip
 
 
 def _actor(request: Request) -> services.Actor:

@@ -10,7 +10,7 @@ from pathlib import Path
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from tokens.client_ip import parse_trusted_proxies
+from waqti.client_ip import parse_trusted_proxies
 from waqti.embedded_db import database_settings_from_url, ensure_embedded_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -71,7 +71,12 @@ TENANT_APPS = [
     "tokens",
     "procurement",
 ]
-INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+INSTALLED_APPS = [
+    *SHARED_APPS,
+    *(app for app in TENANT_APPS if app not in SHARED_APPS),
+    # No models: ``manage.py seed_demo``, which uses every app (tenancy, tokens, procurement).
+    "demo",
+]
 
 TENANT_MODEL = "tenancy.Tenant"
 TENANT_DOMAIN_MODEL = "tenancy.Domain"
@@ -84,12 +89,12 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 MIDDLEWARE = [
     "waqti.api.request_id.RequestIdMiddleware",
     "tenancy.middleware.TenantHostMiddleware",
-    "tokens.middleware.RateLimitHeadersMiddleware",
-    "tokens.middleware.ApiActivityLogMiddleware",
+    "tokens.ratelimit.middleware.RateLimitHeadersMiddleware",
+    "tokens.activity.middleware.ApiActivityLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "waqti.content_security_policy.ContentSecurityPolicyMiddleware",
     # Early 429s for windows this worker knows are spent (tokens/lookup.py): no Redis, no SQL.
-    "tokens.middleware.ExhaustedWindowMiddleware",
+    "tokens.early_refusal.ExhaustedWindowMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -99,7 +104,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# --- API activity log (tokens/activity.py) -------------------------------------------------------
+# --- API activity log (tokens/activity/) -------------------------------------------------------
 # Entries are buffered per worker and written in batches at least this often (seconds).
 WAQTI_ACTIVITY_FLUSH_SECONDS = float(os.environ.get("WAQTI_ACTIVITY_FLUSH_SECONDS", "1.0"))
 # Most entries a worker holds while the database is unreachable; beyond it the oldest are dropped.
@@ -227,7 +232,7 @@ WAQTI_ANONYMOUS_RATE_PER_MINUTE = 100
 RATELIMIT_USE_CACHE = "default"
 # Read-or-count failures of the counter cache let requests through (the API keeps serving).
 RATELIMIT_FAIL_OPEN = True
-# Proxies whose X-Forwarded-For is believed (tokens/client_ip.py): comma-separated addresses or
+# Proxies whose X-Forwarded-For is believed (waqti/client_ip.py): comma-separated addresses or
 # CIDRs, IPv4 and IPv6. Empty: the client is REMOTE_ADDR and X-Forwarded-For is ignored.
 try:
     WAQTI_TRUSTED_PROXIES = parse_trusted_proxies(os.environ.get("WAQTI_TRUSTED_PROXIES", ""))
@@ -316,7 +321,7 @@ PORT = int(os.environ.get("PORT", "8000"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tokens.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tokens.permissions.HasRequiredAbility"],
-    "DEFAULT_THROTTLE_CLASSES": ["tokens.throttling.PlanRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["tokens.ratelimit.throttle.PlanRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["waqti.api.parsers.JsonParser"],
     "DEFAULT_PAGINATION_CLASS": "waqti.api.pagination.PageNumberEnvelopePagination",

@@ -24,9 +24,11 @@ from django_tenants.utils import schema_context, tenant_context
 from tenancy.models import Tenant
 from tests.helpers import UNAUTHENTICATED, forbidden, issue_token
 from tests.live_server import database_url
-from tokens import activity
-from tokens.activity import ActivityBuffer, LogEntry
-from tokens.gunicorn_hooks import worker_exit
+from tokens.activity import log as activity_log
+from tokens.activity.buffer import ActivityBuffer
+from tokens.activity.buffer import buffer as activity_buffer
+from tokens.activity.capture import LogEntry
+from tokens.activity.gunicorn_hooks import worker_exit
 from tokens.models import ApiRequestLog, ApiToken
 from tokens.services import Actor, token_regenerate, token_revoke
 
@@ -51,9 +53,9 @@ INVALID = "The given data was invalid."
 @pytest.fixture(autouse=True)
 def _empty_buffer() -> Iterator[None]:
     """Other test modules make API requests without flushing; start and end with none queued."""
-    activity.buffer.discard()
+    activity_buffer.discard()
     yield
-    activity.buffer.discard()
+    activity_buffer.discard()
 
 
 @pytest.fixture
@@ -67,7 +69,7 @@ def token_id_of(plaintext: str) -> int:
 
 def flushed_rows(tenant: Tenant) -> list[ApiRequestLog]:
     """Write the buffer (in this test's transaction) and return the tenant's rows, oldest first."""
-    activity.buffer.flush()
+    activity_buffer.flush()
     with tenant_context(tenant):
         rows = list(ApiRequestLog.objects.order_by("id"))
     connection.set_schema_to_public()
@@ -163,7 +165,7 @@ def test_request_sends_no_query_to_the_log_table(db, api, acme):
     with CaptureQueriesContext(connection) as queries:
         api(acme, token).get("/api/v1/me")
     assert not [q for q in queries if "apirequestlog" in q["sql"].lower()]
-    assert activity.buffer.pending == 1
+    assert activity_buffer.pending == 1
 
 
 def test_failed_token_records_the_claimed_id_without_a_name(db, api, acme):
@@ -230,7 +232,7 @@ def test_requests_outside_tenant_api_are_not_recorded(db, api, acme):
     api(acme, token).get("/api/v1-not/me")
     api("localhost", token).get("/api/v1/me")  # the public host has no API
     api("nowhere.localhost", token).get("/api/v1/me")  # unknown host
-    assert activity.buffer.pending == 0
+    assert activity_buffer.pending == 0
     assert flushed_rows(acme) == []
 
 
@@ -263,7 +265,7 @@ def test_many_requests_are_written_with_one_copy(db, api, acme):
     for _ in range(5):
         client.get("/api/v1/me")
     with CaptureQueriesContext(connection) as queries:
-        assert activity.buffer.flush() == 5
+        assert activity_buffer.flush() == 5
     writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "COPY"))]
     assert len(writes) == 1
     assert writes[0].startswith("COPY") and "apirequestlog" in writes[0].lower()
@@ -275,7 +277,7 @@ def test_flush_writes_each_tenant_into_its_own_schema(db, api, acme, globex):
     api(globex).get("/api/v1/me")
     api(globex).get("/api/v1/tokens")
     with CaptureQueriesContext(connection) as queries:
-        assert activity.buffer.flush() == 3
+        assert activity_buffer.flush() == 3
     assert len([q for q in queries if q["sql"].lstrip().upper().startswith("COPY")]) == 2
     assert [r.path for r in flushed_rows(acme)] == ["/api/v1/me"]
     assert [r.path for r in flushed_rows(globex)] == ["/api/v1/me", "/api/v1/tokens"]
@@ -305,7 +307,7 @@ def test_database_outage_keeps_entries_for_the_next_flush(db, acme, monkeypatch)
         raise OperationalError("connection refused")
 
     with monkeypatch.context() as patched:
-        patched.setattr(activity, "copy_rows", unreachable)
+        patched.setattr("tokens.activity.buffer.copy_rows", unreachable)
         assert buffer.flush() == 0
     assert buffer.pending == 1
     buffer.record(entry(request_id="after-outage"))
@@ -317,9 +319,9 @@ def test_database_outage_keeps_entries_for_the_next_flush(db, acme, monkeypatch)
 def test_worker_exit_hook_writes_everything_still_buffered(db, api, acme):
     for _ in range(3):
         api(acme).get("/api/v1/me")
-    assert activity.buffer.pending == 3
+    assert activity_buffer.pending == 3
     worker_exit(server=None, worker=None)
-    assert activity.buffer.pending == 0
+    assert activity_buffer.pending == 0
     with tenant_context(acme):
         assert ApiRequestLog.objects.count() == 3
 
@@ -351,7 +353,7 @@ def test_normal_process_exit_writes_the_buffer(db, acme):
     script = (
         "import django; django.setup()\n"
         "from datetime import datetime, UTC\n"
-        "from tokens.activity import LogEntry, buffer\n"
+        "from tokens.activity.buffer import buffer\nfrom tokens.activity.capture import LogEntry\n"
         "buffer.record(LogEntry('t_acme_corp', datetime.now(UTC), None, '', 'GET', '/api/v1/me',"
         f" '', 401, 1.0, '127.0.0.1', 'exit-test', {request_id!r}))\n"
         "assert buffer._thread is not None and buffer._thread.is_alive()\n"
@@ -407,7 +409,7 @@ def seeded(db):
             "occurred_at": datetime(2025, 1, 4, 10, tzinfo=UTC),
         },
     ):
-        activity.buffer.record(entry(request_id=f"{kwargs['method']}-{kwargs['status']}", **kwargs))
+        activity_buffer.record(entry(request_id=f"{kwargs['method']}-{kwargs['status']}", **kwargs))
 
 
 def get_logs(client: Any, **query: str) -> Any:
@@ -514,7 +516,7 @@ def test_api_logs_bad_filter_is_422(admin, query, errors):
 
 def test_api_logs_paginates_with_the_envelope(admin, db):
     for minute in range(20):
-        activity.buffer.record(
+        activity_buffer.record(
             entry(
                 request_id=f"r{minute:02}", occurred_at=datetime(2025, 1, 1, 10, minute, tzinfo=UTC)
             )
@@ -568,7 +570,7 @@ def test_recent_requests_for_token_include_unflushed_calls(db, api, acme):
         client.get("/api/v1/me", headers={"X-Request-ID": f"call-{number}"})
     api(acme, other).get("/api/v1/me")
     with tenant_context(acme):
-        recent = activity.recent_requests_for_token(token_id_of(token), limit=2)
+        recent = activity_log.recent_requests_for_token(token_id_of(token), limit=2)
     assert [row.request_id for row in recent] == ["call-2", "call-1"]
 
 
@@ -582,7 +584,7 @@ def test_events_for_token_tell_who_did_what_from_where(admin, acme):
     assert admin.delete(f"/api/v1/tokens/{created['id']}").status_code == 204
     auditor = token_id_of(admin.token)
     with tenant_context(acme):
-        events = activity.events_for_token(created["id"])
+        events = activity_log.events_for_token(created["id"])
     assert [(e.kind, e.actor_label, e.ip_address, e.actor_token_id) for e in events] == [
         ("revoked", f"token:{auditor}", "127.0.0.1", auditor),
         ("regenerated", "cli:ops", "10.1.2.3", None),
@@ -618,16 +620,16 @@ def run_prune(*args: str) -> str:
 def test_prune_deletes_only_entries_past_retention_in_every_tenant(db, acme, globex, settings):
     now = timezone.now()
     for schema_name in ("t_acme_corp", "t_globex"):
-        activity.buffer.record(
+        activity_buffer.record(
             entry(schema_name, request_id="old", occurred_at=now - timedelta(days=91))
         )
-        activity.buffer.record(
+        activity_buffer.record(
             entry(schema_name, request_id="kept", occurred_at=now - timedelta(days=89))
         )
-    activity.buffer.record(
+    activity_buffer.record(
         entry("t_acme_corp", request_id="older", occurred_at=now - timedelta(days=400))
     )
-    activity.buffer.flush()
+    activity_buffer.flush()
     output = run_prune()
     assert "acme-corp: pruned 2 entries" in output
     assert "globex: pruned 1 entries" in output
@@ -640,9 +642,9 @@ def test_prune_deletes_only_entries_past_retention_in_every_tenant(db, acme, glo
 
 def test_prune_honours_the_setting_and_the_option(db, acme, settings):
     now = timezone.now()
-    activity.buffer.record(entry(request_id="ten-days", occurred_at=now - timedelta(days=10)))
-    activity.buffer.record(entry(request_id="two-days", occurred_at=now - timedelta(days=2)))
-    activity.buffer.flush()
+    activity_buffer.record(entry(request_id="ten-days", occurred_at=now - timedelta(days=10)))
+    activity_buffer.record(entry(request_id="two-days", occurred_at=now - timedelta(days=2)))
+    activity_buffer.flush()
     settings.WAQTI_API_LOG_RETENTION_DAYS = 30
     assert "Pruned 0 API log entries older than 30 days" in run_prune()
     assert "Pruned 1 API log entries older than 7 days" in run_prune("--older-than-days", "7")
@@ -653,12 +655,12 @@ def test_prune_honours_the_setting_and_the_option(db, acme, settings):
 def test_prune_works_in_chunks(db, acme):
     now = timezone.now()
     for number in range(5):
-        activity.buffer.record(
+        activity_buffer.record(
             entry(request_id=f"old-{number}", occurred_at=now - timedelta(days=100))
         )
-    activity.buffer.flush()
+    activity_buffer.flush()
     with tenant_context(acme):
-        assert activity.api_logs_prune(older_than_days=90, chunk_size=2) == 5
+        assert activity_log.api_logs_prune(older_than_days=90, chunk_size=2) == 5
         assert ApiRequestLog.objects.count() == 0
 
 

@@ -12,9 +12,9 @@ from django_tenants.utils import tenant_context
 from tests.helpers import UNAUTHENTICATED, issue_token
 from tests.live_server import run_manage
 from tokens import secrets
-from tokens.lookup import TokenSnapshot
 from tokens.models import ApiToken
 from tokens.services import Actor, token_regenerate, token_rehash
+from tokens.snapshot import TokenSnapshot
 
 OLD_KEY = "old-secret-key-" + "o" * 40
 NEW_KEY = "new-secret-key-" + "n" * 40

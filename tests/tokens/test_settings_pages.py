@@ -16,7 +16,7 @@ from django_tenants.utils import tenant_context
 from tenancy.models import Tenant
 from tests.helpers import UNAUTHENTICATED, issue_token
 from tokens.models import ApiRequestLog, ApiToken, TokenEvent
-from tokens.user_services import tenant_admin_create
+from tokens.settings_ui.accounts import tenant_admin_create
 
 HOST = "acme.localhost"
 ADMIN_EMAIL = "admin@acme.example"

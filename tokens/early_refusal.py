@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -18,51 +17,18 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name
 from rest_framework.renderers import JSONRenderer
 
-from tokens import activity, lookup
+from tokens import lookup
+from tokens.activity.capture import API_PREFIX
 from tokens.authentication import BearerTokenAuthentication, failure_refusal_text
-from tokens.client_ip import client_ip
-from tokens.exhausted import exhausted, failure_memo_key
-from tokens.lookup import TokenSnapshot
-from tokens.ratelimit import WindowUsage
+from tokens.ratelimit.counter import WindowUsage
+from tokens.ratelimit.memo import exhausted, failure_memo_key
+from tokens.ratelimit.throttle import PLAN_KEY, PlanRateThrottle, plan_refusal_text
 from tokens.secrets import MalformedToken, parse_bearer
 from tokens.services import token_touch
-from tokens.throttling import PLAN_KEY, PlanRateThrottle, plan_refusal_text
+from tokens.snapshot import TokenSnapshot
 from waqti.api.errors import error_body
 from waqti.api.views import ApiViewMixin
-
-
-class RateLimitHeadersMiddleware:
-    """Copies the rate-limit headers computed during the request onto its response."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        for name, value in getattr(request, "rate_limit_headers", {}).items():
-            response[name] = value
-        return response
-
-
-class ApiActivityLogMiddleware:
-    """Queues every ``/api/v1`` request of a tenant for the activity log (``tokens.activity``).
-
-    Sits inside the tenant and request-id middleware, so ``request.tenant`` and
-    ``request.request_id`` are set; the status it records is the one the client receives.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not activity.is_logged(request):
-            return self.get_response(request)
-        occurred_at = timezone.now()
-        started = time.perf_counter()
-        response = self.get_response(request)
-        activity.record_request(request, response, started, occurred_at)
-        return response
-
+from waqti.client_ip import client_ip
 
 # Accept headers for which DRF's negotiation picks the JSON renderer as "application/json".
 JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
@@ -99,7 +65,7 @@ def _guarded_view_headers(urlconf: str | None, path: str) -> dict[str, str] | No
 class ExhaustedWindowMiddleware:
     """Refuses ``/api/v1`` requests into a window this worker knows is spent, before DRF runs.
 
-    Uses ``tokens.exhausted`` (filled by the per-IP guard and the plan throttle). A plan
+    Uses ``tokens.ratelimit.memo`` (filled by the per-IP guard and the plan throttle). A plan
     refusal costs neither Redis nor PostgreSQL; a per-IP refusal answers only tokens known
     invalid (``tokens.lookup.known_invalid``: no SQL, and a Redis GET only when this worker has
     not read the tenant's token version in the last few milliseconds; none for a malformed or
@@ -127,7 +93,7 @@ class ExhaustedWindowMiddleware:
         return self.get_response(request)
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:
-        if not request.path_info.startswith(activity.API_PREFIX + "/"):
+        if not request.path_info.startswith(API_PREFIX + "/"):
             return None
         # DRF negotiates the content type before authenticating: an Accept header or ?format=
         # that could end in 406/404 takes the normal path.

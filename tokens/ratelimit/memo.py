@@ -1,7 +1,7 @@
 """Per-worker memo of rate-limit windows known to be spent, for 429s that cost no round trip.
 
 A window this worker saw spent (a count at or over its limit) is remembered until its reset,
-and ``tokens.middleware.ExhaustedWindowMiddleware`` refuses requests into it before DRF runs
+and ``tokens.early_refusal.ExhaustedWindowMiddleware`` refuses requests into it before DRF runs
 (they are not counted):
 
 * the per-IP failure window, keyed by (schema, ``failure_memo_key(ip)``): only tokens known
@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from tokens.ratelimit import WindowUsage
+from tokens.ratelimit.counter import WindowUsage
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from tenancy.plans import plan_limits
-from tokens.exhausted import ExhaustedWindow, exhausted
-from tokens.ratelimit import Window, WindowUsage, count_windows
+from tokens.ratelimit.counter import Window, WindowUsage, count_windows
+from tokens.ratelimit.memo import ExhaustedWindow, exhausted
 from waqti.api.exceptions import RateLimited
 
 MINUTE = 60
@@ -59,7 +59,7 @@ def plan_refusal_text(label: str, usage: WindowUsage, plan: str) -> str:
 
 
 def _remember_spent_window(windows: list[Window], usages: list[WindowUsage], plan: str) -> None:
-    """Tell this worker's memo (``tokens.exhausted``) about the first spent window.
+    """Tell this worker's memo (``tokens.ratelimit.memo``) about the first spent window.
 
     The next request would be counted into it and refused by it (windows are counted in order),
     so until its reset this worker can refuse locally authenticated tokens without Redis.
@@ -81,9 +81,9 @@ class PlanRateThrottle(BaseThrottle):
 
     A window found spent is remembered by this worker until its reset: later requests whose
     token is a fresh local snapshot accepting the secret are refused with the same 429 before
-    DRF runs, without Redis (``tokens.middleware.ExhaustedWindowMiddleware``). Consequence,
+    DRF runs, without Redis (``tokens.early_refusal.ExhaustedWindowMiddleware``). Consequence,
     accepted: during that window a token revoked in another process gets 429 instead of 401
-    (refused either way); a revoke in this process gives 401 at once (see ``tokens.exhausted``).
+    (refused either way); a revoke in this process gives 401 at once (``tokens.ratelimit.memo``).
 
     The minute window is counted first; a request it refuses never touches the daily quota.
     The ``X-RateLimit-*`` headers describe the window closest to exhaustion.

@@ -9,7 +9,7 @@ cannot make PostgreSQL refuse the batch its neighbours are written in:
   length, its last character replaced by ``…`` so a reader sees it was cut.
 
 Ordinary values (ASCII without NUL, within the column) are returned as they are, after two
-C-speed checks. ``tokens.activity`` re-exports these names; the buffer and writer live there.
+C-speed checks. The buffer and writer: ``tokens.activity.buffer``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from django.db.models import CharField
 from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import get_public_schema_name
 
-from tokens.client_ip import client_ip
-from tokens.models import ApiRequestLog
+from tokens.activity.models import ApiRequestLog
 from tokens.secrets import MalformedToken, parse_bearer
+from waqti.client_ip import client_ip
 
 API_PREFIX = "/api/v1"
 UNLOGGED_PREFIXES = (API_PREFIX + "/schema/", API_PREFIX + "/docs/")
