@@ -114,7 +114,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         obj.pk = issued.token.pk
         obj.created_at = issued.token.created_at
         obj.abilities = issued.token.abilities
-        obj._state.adding = False
         messages.warning(
             request,
             _("Copy the token now, it will not be shown again: %(token)s")

@@ -8,20 +8,27 @@ change moves the version away from the stamp. It also ages out after MAX_SNAPSHO
 (bounds the damage of a bump lost while Redis was unreachable). Without a readable shared cache
 (or with a process-local one, no REDIS_URL) every lookup goes to PostgreSQL.
 
-Valid token, steady state: one Redis round trip, a script that checks the snapshot's version and
-counts the plan windows (``count_windows_at_version``; the counts ride on the token for
-``PlanRateThrottle``). If the version moved, nothing was counted and the row is re-read.
+Valid token, steady state: one Redis round trip. The limits step rides on it: ``find_token``
+takes the request's plan budget (``tokens.ratelimit.plans.PlanBudget``) and has the counter
+check the snapshot's version and count the budget's windows in one script call
+(``tokens.ratelimit.counter.count_at``); the counts come back with the token (``Found.usages``)
+for the throttle. If the version moved, nothing was counted and the row is re-read; the throttle
+then counts.
 Invalid token, steady state: no SQL and at most one Redis GET (the version): ids are sequential
 per tenant, so an id above the known highest, a known-absent id, or a snapshot refusing the
 secret (constant-time) is invalid without a query (``TokenCache.rejects``); anything else is
 looked up. The early refusals reuse a version read within VERSION_TRUST_SECONDS: create and
 regenerate wait twice that long after their bump before the new secret is shown (commit-wait).
 
-Early refusals (``tokens.ratelimit.memo``, ``tokens.early_refusal.ExhaustedWindowMiddleware``) use
-``known_invalid`` for the per-IP guard and young snapshots for the plan's windows.
+The early refusal (``tokens.early_refusal``) uses ``known_invalid`` for the per-IP guard and
+young snapshots for the plan's windows.
+
+The version is a random integer kept with Django's cache API in the counter cache
+(``tokens.ratelimit.counter.counter_cache``): Django's Redis cache stores integers as plain
+digits, which the count script compares with ``str(version)``.
 
 Secret-key rotation: a secret matching only under a previous key (``SECRET_KEY_FALLBACKS``) is
-never served from the cache; ``find_token`` re-reads the row and sets ``rehash`` on the result
+never served from the cache; ``find_token`` re-reads the row and sets ``rehash`` on its result
 for the caller (``tokens.services.token_rehash``). The accepted secrets do not change, so there
 is no version bump; other workers re-read the row at their next such match.
 """
@@ -36,15 +43,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Max
 
 from tokens.models import ApiToken
-from tokens.ratelimit.counter import count_windows_at_version, shared_redis
+from tokens.ratelimit.counter import WindowUsage, count_at, counter_cache
 from tokens.ratelimit.memo import exhausted
-from tokens.ratelimit.throttle import PLAN_KEY, plan_windows
-from tokens.snapshot import CURRENT, PREVIOUS, TokenSnapshot
+from tokens.ratelimit.plans import PLAN_KEY, PlanBudget
+from tokens.snapshot import CURRENT, PREVIOUS, SecretMatch, TokenSnapshot
 
 logger = logging.getLogger("waqti.tokens")
 
@@ -59,12 +65,17 @@ MAX_SNAPSHOT_AGE_SECONDS = 30.0
 VERSION_TRUST_SECONDS = 0.005
 
 
+def new_version() -> int:
+    """A fresh token version: random, so two workers bumping at once still both change it."""
+    return uuid.uuid4().int >> 66  # 62 bits
+
+
 @dataclass
 class TenantTokens:
     """Which token ids exist in one tenant, as of ``version``: none above ``highest_id``, and
     none of ``absent_ids`` (ids at or below it that were looked up and not found)."""
 
-    version: bytes
+    version: int
     highest_id: int  # 0 when the tenant has no token
     loaded_at: float
     absent_ids: set[int] = field(default_factory=set)
@@ -84,7 +95,7 @@ class TokenCache:
         self._snapshots: dict[tuple[str, int], TokenSnapshot] = {}
         self._tenants: dict[str, TenantTokens] = {}
         # schema -> (clock when the read started, version read)
-        self._versions: dict[str, tuple[float, bytes]] = {}
+        self._versions: dict[str, tuple[float, int]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -98,15 +109,15 @@ class TokenCache:
             self._versions.clear()
         exhausted.clear()
 
-    def current_version(self) -> bytes | None:
-        """The tenant's token version (raw, as stored) from the shared cache; None when it
-        cannot be read."""
+    def current_version(self) -> int | None:
+        """The tenant's token version from the shared cache; None when it cannot be read."""
         started = self.clock()
+        cache = counter_cache()
         try:
-            version = self._read_version()
+            version = cache.get(VERSION_KEY)
             if version is None:
-                cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-                version = self._read_version()
+                cache.add(VERSION_KEY, new_version(), timeout=None)
+                version = cache.get(VERSION_KEY)
         except Exception:  # Redis down: fall back to PostgreSQL
             self.clear()
             return None
@@ -114,20 +125,12 @@ class TokenCache:
             self._versions[connection.schema_name] = (started, version)
         return version
 
-    def recent_version(self) -> bytes | None:
+    def recent_version(self) -> int | None:
         """The tenant's token version as read at most ``VERSION_TRUST_SECONDS`` ago, else now."""
         seen = self._versions.get(connection.schema_name)
         if seen is not None and self.clock() - seen[0] < VERSION_TRUST_SECONDS:
             return seen[1]
         return self.current_version()
-
-    @staticmethod
-    def _read_version() -> bytes | None:
-        redis = shared_redis() if settings.RATELIMIT_USE_CACHE == "default" else None
-        if redis is not None:  # raw bytes, comparable inside the counting script
-            return redis.client.get(cache.make_key(VERSION_KEY))
-        version = cache.get(VERSION_KEY)
-        return None if version is None else str(version).encode()
 
     def invalidate_tenant(self, *, outwait_readers: bool = False) -> None:
         """Bump the current tenant's version so every process drops its snapshots and ids.
@@ -145,7 +148,7 @@ class TokenCache:
         if not self.enabled:
             return
         try:
-            cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            counter_cache().set(VERSION_KEY, new_version(), timeout=None)
         except Exception:
             logger.exception(
                 "could not bump the token version; other workers notice within %ss",
@@ -158,7 +161,7 @@ class TokenCache:
     def _young(self, loaded_at: float) -> bool:
         return self.clock() - loaded_at <= MAX_SNAPSHOT_AGE_SECONDS
 
-    def get(self, token_id: int, version: bytes | None = None) -> TokenSnapshot | None:
+    def get(self, token_id: int, version: int | None = None) -> TokenSnapshot | None:
         """The snapshot of ``token_id`` if it is young enough and (when given) at ``version``."""
         snapshot = self._snapshots.get((connection.schema_name, token_id))
         if snapshot is None or (version is not None and snapshot.version != version):
@@ -174,19 +177,20 @@ class TokenCache:
         with self._lock:
             self._snapshots.pop((connection.schema_name, token_id), None)
 
-    def note_used(self, snapshot: TokenSnapshot, when: datetime) -> None:
+    def note_used(self, token_id: int, when: datetime) -> None:
+        """The token's ``last_used_at`` was just written as ``when``: keep the snapshot's too."""
         with self._lock:
-            key = (connection.schema_name, snapshot.id)
+            key = (connection.schema_name, token_id)
             if key in self._snapshots:
                 self._snapshots[key] = replace(self._snapshots[key], last_used_at=when)
 
-    def _tenant(self, version: bytes) -> TenantTokens | None:
+    def _tenant(self, version: int) -> TenantTokens | None:
         known = self._tenants.get(connection.schema_name)
         if known is None or known.version != version or not self._young(known.loaded_at):
             return None
         return known
 
-    def known_absent(self, token_id: int, version: bytes) -> bool:
+    def known_absent(self, token_id: int, version: int) -> bool:
         """At ``version``, ``token_id`` is above the tenant's highest id or known absent."""
         known = self._tenant(version)
         return known is not None and (token_id > known.highest_id or token_id in known.absent_ids)
@@ -196,7 +200,7 @@ class TokenCache:
         token_id: int,
         secret: str,
         now: datetime,
-        version: bytes,
+        version: int,
         refused_by: TokenSnapshot | None = None,
     ) -> bool:
         """True only when what this worker knows at ``version`` (the tenant's current token
@@ -212,7 +216,7 @@ class TokenCache:
             return False
         return snapshot is refused_by or snapshot.match(secret, now) is None
 
-    def note_absent(self, token_id: int, version: bytes) -> None:
+    def note_absent(self, token_id: int, version: int) -> None:
         """Remember that ``token_id`` was not found at ``version``; learns the tenant's highest
         id (one query) if this worker does not know it at that version yet."""
         known = self._tenant(version)
@@ -229,42 +233,62 @@ class TokenCache:
 token_cache = TokenCache()
 
 
-def find_token(token_id: int, secret: str, now: datetime) -> TokenSnapshot | None:
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A usable token for the presented secret."""
+
+    snapshot: TokenSnapshot
+    # The plan budget's windows, when they were counted with the version check (else the
+    # throttle counts them).
+    usages: list[WindowUsage] | None = None
+    # Set when the secret matched only under a previous secret key: the caller re-hashes it
+    # (``tokens.services.token_rehash``).
+    rehash: SecretMatch | None = None
+
+
+def find_token(
+    token_id: int, secret: str, now: datetime, budget: PlanBudget | None = None
+) -> Found | None:
     """The usable token with this id and secret in the current schema, or None.
 
     Steady state with Redis: zero PostgreSQL queries and one Redis call, which validates the
-    snapshot's version and counts the plan windows (or, for an invalid token, reads the
+    snapshot's version and counts ``budget``'s windows (or, for an invalid token, reads the
     version). Otherwise: one query by primary key (two the first time an absent id is seen at a
     version: the highest id is learned with it). A secret matching only under a previous secret
     key is always checked against the row and returned with ``rehash`` set.
     """
     if token_cache.enabled:
         snapshot = token_cache.get(token_id)
-        if snapshot is not None:
+        if snapshot is not None and budget is not None:
             match = snapshot.match(secret, now)
             if match is not None and not match.under_fallback:
-                counted = _count_plan_at_version(snapshot)
-                if counted is not None:
-                    return counted
+                usages = count_at(
+                    budget.windows,
+                    PLAN_KEY,
+                    version_key=VERSION_KEY,
+                    version=str(snapshot.version),
+                )
+                if usages is not None:
+                    return Found(snapshot, usages)
     version = token_cache.current_version() if token_cache.enabled else None
     if version is not None:
         if token_cache.rejects(token_id, secret, now, version):
             return None
         snapshot = token_cache.get(token_id, version)
         if snapshot is not None and snapshot.match(secret, now) in (CURRENT, PREVIOUS):
-            return snapshot
+            return Found(snapshot)
     row = ApiToken.objects.filter(pk=token_id).first()
     if row is None:
         if version is not None:
             token_cache.note_absent(token_id, version)
         return None
-    snapshot = TokenSnapshot.from_row(row, version or b"", token_cache.clock())
+    snapshot = TokenSnapshot.from_row(row, version, token_cache.clock())
     if version is not None:
         token_cache.put(snapshot)
     match = snapshot.match(secret, now)
     if match is None:
         return None
-    return replace(snapshot, rehash=match) if match.under_fallback else snapshot
+    return Found(snapshot, rehash=match if match.under_fallback else None)
 
 
 def known_invalid(
@@ -278,20 +302,3 @@ def known_invalid(
         return False
     version = token_cache.recent_version()
     return version is not None and token_cache.rejects(token_id, secret, now, version, refused_by)
-
-
-def _count_plan_at_version(snapshot: TokenSnapshot) -> TokenSnapshot | None:
-    """A copy of ``snapshot`` carrying the plan counts if its version is still current."""
-    tenant = getattr(connection, "tenant", None)
-    plan = getattr(tenant, "plan", None)
-    redis = shared_redis() if settings.RATELIMIT_USE_CACHE == "default" else None
-    if plan is None or redis is None:
-        return None
-    usages = count_windows_at_version(
-        redis,
-        windows=plan_windows(plan),
-        key=PLAN_KEY,
-        version_key=cache.make_key(VERSION_KEY),
-        version=snapshot.version,
-    )
-    return None if usages is None else replace(snapshot, plan_usages=usages)

@@ -7,7 +7,9 @@ from datetime import datetime
 
 from tokens import secrets
 from tokens.models import ApiToken
-from tokens.ratelimit.counter import WindowUsage
+
+# The fields of ApiToken a snapshot gives views and services (``as_token``), in the model's order.
+TOKEN_FIELDS = ("id", "name", "abilities", "created_at", "expires_at", "last_used_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +26,10 @@ CURRENT_UNDER_FALLBACK = SecretMatch("secret_hash", under_fallback=True)
 PREVIOUS_UNDER_FALLBACK = SecretMatch("previous_secret_hash", under_fallback=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TokenSnapshot:
+    """A token row as read at ``version`` of the tenant's tokens (``tokens.lookup``)."""
+
     id: int
     name: str
     abilities: tuple[str, ...]
@@ -36,16 +40,11 @@ class TokenSnapshot:
     revoked_at: datetime | None
     last_used_at: datetime | None
     created_at: datetime
-    version: bytes  # the raw value of the tenant's version key when the row was read
+    version: int | None  # the tenant's token version before the row was read; None: no cache
     loaded_at: float
-    # Set only on the per-request copy ``find_token`` returns after counting the plan windows.
-    plan_usages: list[WindowUsage] | None = None
-    # Set only on the per-request copy ``find_token`` returns for a secret that matched under a
-    # previous secret key: the caller re-hashes it (``tokens.services.token_rehash``).
-    rehash: SecretMatch | None = None
 
     @classmethod
-    def from_row(cls, row: ApiToken, version: bytes, loaded_at: float) -> TokenSnapshot:
+    def from_row(cls, row: ApiToken, version: int | None, loaded_at: float) -> TokenSnapshot:
         return cls(
             id=row.pk,
             name=row.name,
@@ -82,20 +81,15 @@ class TokenSnapshot:
             return PREVIOUS_UNDER_FALLBACK
         return None
 
-    def accepts(self, secret: str, now: datetime) -> bool:
-        """Usable now and ``secret`` is its current (or still-in-grace previous) secret."""
-        return self.match(secret, now) is not None
-
     def as_token(self) -> ApiToken:
-        """An unsaved-looking ApiToken carrying the snapshot's fields (for views and services)."""
-        token = ApiToken(
-            id=self.id,
-            name=self.name,
-            abilities=list(self.abilities),
-            expires_at=self.expires_at,
-            last_used_at=self.last_used_at,
-            created_at=self.created_at,
+        """The token as views and services see it, as if just read from the database (only
+        ``TOKEN_FIELDS`` are loaded; a new instance per request, as they may change it)."""
+        values = (
+            self.id,
+            self.name,
+            list(self.abilities),
+            self.created_at,
+            self.expires_at,
+            self.last_used_at,
         )
-        token._state.adding = False
-        token.plan_usages = self.plan_usages  # type: ignore[attr-defined]
-        return token
+        return ApiToken.from_db(None, TOKEN_FIELDS, values)

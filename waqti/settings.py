@@ -89,12 +89,9 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 MIDDLEWARE = [
     "waqti.api.request_id.RequestIdMiddleware",
     "tenancy.middleware.TenantHostMiddleware",
-    "tokens.ratelimit.middleware.RateLimitHeadersMiddleware",
     "tokens.activity.middleware.ApiActivityLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "waqti.content_security_policy.ContentSecurityPolicyMiddleware",
-    # Early 429s for windows this worker knows are spent (tokens/lookup.py): no Redis, no SQL.
-    "tokens.early_refusal.ExhaustedWindowMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,6 +99,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: early 429s for windows this worker knows are spent (no Redis, no SQL), answered in
+    # process_view, so every middleware above applies to them as to any answer.
+    "tokens.early_refusal.EarlyRefusalMiddleware",
 ]
 
 # --- API activity log (tokens/activity/) -------------------------------------------------------

@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import tenant_context
-from demo.management.commands.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 
+from demo.management.commands.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 from tokens.settings_ui.accounts import (
     TENANT_ADMIN_GROUP,
     TENANT_ADMIN_PERMISSIONS,

@@ -1,37 +1,93 @@
-"""Counting requests in fixed windows, and what the headers should say.
+"""Fixed-window request counters in the shared cache: the one counter of every API rate limit.
 
-Two limiters use it: the tenant's plan budget (per minute and per day, shared by all its tokens)
-and the per-IP guard against requests with a missing or invalid token. Cache keys carry the
-tenant's schema through django-tenants' key function, so tenants never share a counter.
+Two limiters count here: the tenant's plan budget (per minute and per day, shared by all its
+tokens; ``tokens.ratelimit.plans``) and the per-IP guard against requests with a missing or bad
+token (``tokens.ratelimit.guard``).
 
-The per-IP guard counts with django-ratelimit (``count_request``). The plan budget counts all its
-windows with ``count_windows``: on Redis that is one Lua script call (django-ratelimit needs three
-round trips per window: SET NX, EXISTS, INCR), on any other cache it is django-ratelimit. Both
-use django-ratelimit's window boundaries and cache keys, so they count in the same counters.
+Why not django-ratelimit, which ``waqti.password_attempts`` keeps using through its public
+``get_usage``: its public API counts one window per call, in two cache round trips (an ``add``,
+then an ``incr``), and cannot make a count depend on another key. The plan budget needs both of
+its windows AND the token-version check of ``tokens.lookup`` in ONE Redis round trip (that one
+round trip is the whole cost of a cached ``GET /api/v1/me``), and django-ratelimit's window and
+key helpers are private. So the window arithmetic lives here, and only here:
+
+* A window of ``period`` seconds for ``key`` ends at a second fixed by the key (a CRC32 offset
+  within the period, so not every counter in the system resets at :00; the rule
+  django-ratelimit uses too) and the next one starts the second after. ``reset_at`` is that
+  second, which ``X-RateLimit-Reset`` and ``Retry-After`` report, so waiting ``Retry-After``
+  seconds is always enough and one second less never is.
+* A counter's cache key names the limiter's scope, the period, the window's end and the key, so
+  every window starts from zero, and goes through the cache's key function
+  (``django_tenants.cache.make_key`` puts the current tenant's schema in): tenants never share
+  a counter. A counter expires a little after its window ends.
+
+On Redis: one call of a Lua script, which also checks a version key when asked (``count_at``).
+The redis-py client is this module's own, built from the cache's ``LOCATION`` and ``OPTIONS``
+(the same server and timeouts as Django's cache), once per process and configuration. On any
+other cache (the process-local cache without ``REDIS_URL``): Django's public ``add`` and
+``incr``, one window after the other, atomic within the process.
+
+Redis unreachable: callers get None and serve without limits; one ERROR is logged per outage.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
+import threading
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
-from django.db import connection
-from django.http import HttpRequest
-from django_ratelimit import ALL
-from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key, get_usage
+from django.utils.module_loading import import_string
 from redis.commands.core import Script
 
 logger = logging.getLogger("waqti.ratelimit")
 
+# A counter's expiry is set at its first count, somewhere in its window; this margin keeps it
+# alive until the window has ended on every server's clock.
+EXPIRY_MARGIN_SECONDS = 5
 
-@dataclass(frozen=True)
+# KEYS[1] is a version key and ARGV[1] the value it must hold ("" skips the check); when it
+# holds another, nothing is counted and the reply is nil. KEYS[2..] are the counters, narrowest
+# window first, with ARGV holding a limit and an expiry per counter. Counting stops at the first
+# window the request exceeds, so a request refused by the minute never touches the day. Atomic,
+# so the requests of every process are counted exactly.
+COUNT_SCRIPT = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return nil
+end
+local counts = {}
+for i = 2, #KEYS do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then
+    redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 1])
+  end
+  counts[i - 1] = count
+  if count > tonumber(ARGV[2 * i - 2]) then
+    break
+  end
+end
+return counts
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """``limit`` requests per ``period`` seconds, counted under ``scope`` (the limiter's name)."""
+
+    scope: str
+    limit: int
+    period: int
+
+
+@dataclass(frozen=True, slots=True)
 class WindowUsage:
     """One window's state after counting a request."""
 
@@ -43,6 +99,11 @@ class WindowUsage:
     @property
     def exceeded(self) -> bool:
         return self.count > self.limit
+
+    @property
+    def spent(self) -> bool:
+        """The next request in this window would exceed it."""
+        return self.count >= self.limit
 
     @property
     def remaining(self) -> int:
@@ -59,6 +120,22 @@ class WindowUsage:
             "X-RateLimit-Remaining": str(self.remaining),
             "X-RateLimit-Reset": str(self.reset_at),
         }
+
+
+def window_end(key: str, period: int, now: int) -> int:
+    """The last second of ``key``'s ``period``-second window that holds the second ``now``."""
+    end = now - now % period + zlib.crc32(key.encode()) % period
+    return end if end >= now else end + period
+
+
+def counter_key(window: Window, key: str, end: int) -> str:
+    """The counter's name within the tenant (the cache's key function adds the tenant)."""
+    return f"waqti.rl:{window.scope}:{window.period}:{end}:{key}"
+
+
+def counter_cache() -> BaseCache:
+    """The cache that holds the counters, and the values a count may be checked against."""
+    return caches[DEFAULT_CACHE_ALIAS]
 
 
 class CacheOutage:
@@ -81,123 +158,62 @@ class CacheOutage:
 outage = CacheOutage()
 
 
-def count_request(
-    request: HttpRequest, *, group: str, key: str, limit: int, period: int, increment: bool = True
-) -> WindowUsage | None:
-    """Count (or peek at) ``request`` in the window ``group``/``key``.
-
-    Returns None when the cache is unreachable: callers then let the request through.
-    """
-    try:
-        usage = get_usage(
-            request,
-            group=group,
-            key=lambda _group, _request: key,
-            rate=(limit, period),
-            increment=increment,
-        )
-    except Exception as exc:  # redis errors, socket errors: fail open, loudly
-        outage.failed(exc)
+def _redis_script(config: dict[str, Any]) -> Script | None:
+    """The count script on a client of the Redis server ``config`` (a ``CACHES`` entry) names,
+    with its ``OPTIONS`` as Django's RedisCache passes them; None for another backend."""
+    backend = config["BACKEND"]
+    if not issubclass(import_string(backend) if isinstance(backend, str) else backend, RedisCache):
         return None
-    if usage is None:  # RATELIMIT_FAIL_OPEN path: the counter could not be read
-        outage.failed(RuntimeError("counter unavailable"))
-        return None
-    outage.recovered()
-    # django-ratelimit's window stays the same through its last second (time_left == 0), so
-    # the counter is fresh one second after that.
-    now = int(time.time())
-    reset_at = now + max(0, usage["time_left"]) + 1
-    return WindowUsage(limit=limit, count=usage["count"], reset_at=reset_at, counted_at=now)
+    location = config["LOCATION"]
+    servers = location.split(",") if isinstance(location, str) else list(location)
+    options = dict(config.get("OPTIONS", {}))
+    options.pop("serializer", None)  # Django's own; counters are plain integers
+    pool_class = options.pop("pool_class", redis.ConnectionPool)
+    if isinstance(pool_class, str):
+        pool_class = import_string(pool_class)
+    if isinstance(options.get("parser_class"), str):
+        options["parser_class"] = import_string(options["parser_class"])
+    # Writes go to the first server, as with Django's RedisCache.
+    client = redis.Redis(connection_pool=pool_class.from_url(servers[0].strip(), **options))
+    return client.register_script(COUNT_SCRIPT)
 
 
-# One round trip for the plan budget. KEYS[1] is the tenant's token-version key and ARGV[1] the
-# version the caller's token snapshot was read at ("" skips the check); when they differ nothing
-# is counted and the reply is nil, so a stale snapshot never spends budget. KEYS[2..] are the
-# window counters, narrowest first, with ARGV holding a limit and a TTL per window. Counting stops
-# at the first window the request exceeds, so a request refused by the minute window never
-# touches the daily quota. A counter gets its TTL on its first increment, as with
-# django-ratelimit's SET NX. Atomic, so concurrent requests of all processes are counted exactly.
-_COUNT_WINDOWS_LUA = """
-if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return nil
-end
-local counts = {}
-for i = 2, #KEYS do
-  local count = redis.call('INCR', KEYS[i])
-  if count == 1 then
-    redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 1])
-  end
-  counts[i - 1] = count
-  if count > tonumber(ARGV[2 * i - 2]) then
-    break
-  end
-end
-return counts
-"""
+class ScriptHolder:
+    """This process's count script, rebuilt when ``settings.CACHES`` is replaced (tests)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._caches: object = None
+        self._script: Script | None = None
+
+    def get(self) -> Script | None:
+        configured = settings.CACHES
+        if configured is not self._caches:
+            with self._lock:
+                if configured is not self._caches:
+                    self._script = _redis_script(configured[DEFAULT_CACHE_ALIAS])
+                    self._caches = configured
+        return self._script
 
 
-@dataclass(frozen=True)
-class Window:
-    """A fixed window of the plan budget: ``limit`` requests per ``period`` seconds."""
-
-    group: str
-    limit: int
-    period: int
-
-
-@dataclass(frozen=True)
-class SharedRedis:
-    """The rate-limit cache when it is Redis: its Django backend, a client and the script."""
-
-    backend: RedisCache
-    client: Any  # redis.Redis
-    count_script: Script
-
-
-@functools.lru_cache(maxsize=8)
-def _client_for(pool: Any) -> tuple[Any, Script]:
-    # Django's RedisCache builds a new redis-py client object for every cache call (about a
-    # tenth of a cheap request here); one client per connection pool is enough and thread-safe.
-    from redis import Redis
-
-    client = Redis(connection_pool=pool)
-    return client, Script(client, _COUNT_WINDOWS_LUA)
-
-
-def shared_redis() -> SharedRedis | None:
-    """The rate-limit cache as Redis, or None when it is another backend (e.g. LocMemCache)."""
-    backend = caches[settings.RATELIMIT_USE_CACHE]
-    if not isinstance(backend, RedisCache):
-        return None
-    client, script = _client_for(backend._cache._get_connection_pool(write=True))
-    return SharedRedis(backend=backend, client=client, count_script=script)
-
-
-@functools.lru_cache(maxsize=4096)
-def _window_key(backend: RedisCache, schema: str, window: Window, key: str, end: int) -> str:
-    """django-ratelimit's cache key of a window through the cache's tenant-aware key function.
-
-    Memoized: the same (schema, window) pair repeats for a whole window, and building the key
-    (an md5 and the key function) was a few percent of a cheap request. ``schema`` is the
-    current schema the key function reads, so it is part of the memo key.
-    """
-    rate = (window.limit, window.period)
-    return backend.make_key(_make_cache_key(window.group, end, rate, key, ALL))
+script_holder = ScriptHolder()
 
 
 def _count_in_redis(
-    redis: SharedRedis, windows: Sequence[Window], key: str, version_key: str, version: bytes
+    script: Script, windows: Sequence[Window], key: str, version_key: str, version: str
 ) -> list[WindowUsage] | None:
-    """Run the script; None when ``version`` is no longer current. Raises on Redis errors."""
-    keys, args, resets = [version_key], [version], []
+    """Run the script; None when ``version_key`` no longer holds ``version``. Raises on errors."""
+    cache = counter_cache()
     now = int(time.time())
-    schema = connection.schema_name
+    keys = [cache.make_key(version_key) if version_key else ""]
+    args: list[int | str] = [version]
+    resets = []
     for window in windows:
-        end = _get_window(key, window.period)  # last second of the current window
-        keys.append(_window_key(redis.backend, schema, window, key, end))
-        args += [window.limit, window.period + EXPIRATION_FUDGE]
+        end = window_end(key, window.period, now)
+        keys.append(cache.make_key(counter_key(window, key, end)))
+        args += [window.limit, window.period + EXPIRY_MARGIN_SECONDS]
         resets.append(end + 1)
-    counts = redis.count_script(keys=keys, args=args)
+    counts = script(keys=keys, args=args)
     if counts is None:
         return None
     return [
@@ -206,29 +222,42 @@ def _count_in_redis(
     ]
 
 
-def count_windows(
-    request: HttpRequest, *, windows: Sequence[Window], key: str
-) -> list[WindowUsage] | None:
-    """Count ``request`` in each window in order, stopping at the first one it exceeds.
+def _count_in_cache(windows: Sequence[Window], key: str) -> list[WindowUsage]:
+    """The same counting with Django's cache API (``add``, then ``incr``), window by window."""
+    cache = counter_cache()
+    now = int(time.time())
+    usages = []
+    for window in windows:
+        end = window_end(key, window.period, now)
+        name = counter_key(window, key, end)
+        timeout = window.period + EXPIRY_MARGIN_SECONDS
+        if cache.add(name, 1, timeout=timeout):
+            count = 1
+        else:
+            try:
+                count = cache.incr(name)
+            except ValueError:  # expired between the two calls: this is the window's first
+                cache.add(name, 1, timeout=timeout)
+                count = 1
+        usage = WindowUsage(limit=window.limit, count=count, reset_at=end + 1, counted_at=now)
+        usages.append(usage)
+        if usage.exceeded:
+            break
+    return usages
 
-    Returns the usage of every window counted (the last one is the exceeded one, if any), or
+
+def count(windows: Sequence[Window], key: str) -> list[WindowUsage] | None:
+    """Count one request for ``key`` in each of ``windows`` in order, stopping at the first one
+    it exceeds; returns the usage of every window counted (the exceeded one last).
+
     None when the cache is unreachable: callers then let the request through.
     """
-    redis = shared_redis()
-    if redis is None:
-        usages = []
-        for window in windows:
-            usage = count_request(
-                request, group=window.group, key=key, limit=window.limit, period=window.period
-            )
-            if usage is None:
-                return None
-            usages.append(usage)
-            if usage.exceeded:
-                break
-        return usages
     try:
-        usages = _count_in_redis(redis, windows, key, version_key="", version=b"")
+        script = script_holder.get()
+        if script is None:
+            usages = _count_in_cache(windows, key)
+        else:
+            usages = _count_in_redis(script, windows, key, version_key="", version="")
     except Exception as exc:  # redis errors, socket errors: fail open, loudly
         outage.failed(exc)
         return None
@@ -236,16 +265,20 @@ def count_windows(
     return usages
 
 
-def count_windows_at_version(
-    redis: SharedRedis, *, windows: Sequence[Window], key: str, version_key: str, version: bytes
+def count_at(
+    windows: Sequence[Window], key: str, *, version_key: str, version: str
 ) -> list[WindowUsage] | None:
-    """Like ``count_windows`` in the same round trip as checking that the raw value at
-    ``version_key`` (a full cache key) is still ``version``.
+    """``count``, in the same Redis round trip as checking that the cache key ``version_key``
+    (a key of ``counter_cache()``, before its key function) holds ``version``.
 
-    None when it is not, or when Redis cannot be reached: nothing was counted then, and the
-    caller takes its slow path (which counts, or reports the outage, with ``count_windows``).
+    None, with nothing counted, when it holds another value, when the cache is not Redis (no
+    atomic check is possible there) or when Redis fails: the caller then takes its slow path,
+    which counts with ``count`` (and so reports an outage).
     """
     try:
-        return _count_in_redis(redis, windows, key, version_key=version_key, version=version)
+        script = script_holder.get()
+        if script is None:
+            return None
+        return _count_in_redis(script, windows, key, version_key=version_key, version=version)
     except Exception:  # the slow path meets the same error and reports it
         return None
