@@ -16,10 +16,9 @@ an ``Accept`` or ``?format=`` that DRF's content negotiation might refuse) takes
 It is the LAST middleware and refuses in ``process_view``: Django has resolved the view (only
 views that authenticate with ``BearerTokenAuthentication`` and count ``PlanRateThrottle`` are
 refused) and run every other middleware's request phase (the request's language is active),
-and runs their response phase on the refusal as on any answer. The refusal is the exception the
-DRF path raises (``tokens.ratelimit.guard.guard_refusal``, ``tokens.ratelimit.plans``'
-``plan_refusal``), answered by ``waqti.api.views.answer_before_view`` with the API's one
-exception handler: the same status, body and headers as the DRF path
+and runs their response phase on the refusal as on any answer. The answer
+(``too_many_requests_response``) is made with the text, body and headers functions the DRF path
+uses (``tokens.ratelimit.refusal``): the same status, body and headers
 (``tests/tokens/test_exhausted_windows.py`` compares them byte for byte).
 """
 
@@ -33,21 +32,23 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
-from rest_framework.response import Response
+from rest_framework.renderers import JSONRenderer
 
 from tokens import lookup, services
 from tokens.authentication import BearerTokenAuthentication
-from tokens.ratelimit.guard import guard_refusal, spent_guard_window
+from tokens.ratelimit import guard, plans
+from tokens.ratelimit.counter import WindowUsage
 from tokens.ratelimit.memo import exhausted
-from tokens.ratelimit.plans import plan_refusal, spent_plan_window
+from tokens.ratelimit.refusal import refusal_headers
 from tokens.ratelimit.throttle import PlanRateThrottle
 from tokens.secrets import MalformedToken, parse_bearer
 from tokens.snapshot import TokenSnapshot
-from waqti.api.exceptions import RateLimited
-from waqti.api.views import ApiViewMixin, answer_before_view
+from waqti.api.errors import too_many_requests_body
+from waqti.api.views import ApiViewMixin
 
 # Accept headers for which DRF's negotiation picks the JSON renderer as "application/json".
 JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+JSON = JSONRenderer()
 
 
 @functools.lru_cache(maxsize=256)
@@ -75,7 +76,7 @@ class EarlyRefusalMiddleware:
         view_func: Callable[..., Any],
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
-    ) -> Response | None:
+    ) -> HttpResponse | None:
         if not exhausted:  # usually empty: one truth test
             return None
         view_class = getattr(view_func, "cls", None)  # DRF's as_view() names the view's class
@@ -83,16 +84,18 @@ class EarlyRefusalMiddleware:
             return None
         # DRF negotiates the content type before authenticating: an Accept header or ?format=
         # that could end in 406/404 takes the normal path.
-        if request.META.get("HTTP_ACCEPT", "") not in JSON_ACCEPTS or "format" in request.GET:
+        meta = request.META
+        if meta.get("HTTP_ACCEPT", "") not in JSON_ACCEPTS or (
+            meta.get("QUERY_STRING") and "format" in request.GET
+        ):
             return None
         tenant = getattr(request, "tenant", None)
         if tenant is None or tenant.schema_name == get_public_schema_name():
             return None
-        refusal = _refusal(request, tenant.schema_name, tenant.plan, timezone.now())
-        return None if refusal is None else answer_before_view(request, refusal)
+        return _refusal(request, tenant.schema_name, tenant.plan, timezone.now())
 
 
-def _refusal(request: HttpRequest, schema: str, plan: str, now: datetime) -> RateLimited | None:
+def _refusal(request: HttpRequest, schema: str, plan: str, now: datetime) -> HttpResponse | None:
     try:
         token_id, secret = parse_bearer(request.META.get("HTTP_AUTHORIZATION"))
     except MalformedToken:
@@ -115,26 +118,38 @@ def _guard_refusal(
     secret: str,
     now: datetime,
     refused_by: TokenSnapshot | None = None,
-) -> RateLimited | None:
+) -> HttpResponse | None:
     """The per-IP guard's 429, only for a token known invalid (``token_id`` None: malformed or
     missing; else ``lookup.known_invalid``). One that may be valid takes the normal path,
     whatever its address did."""
-    window = spent_guard_window(request, schema)
+    window = guard.spent_guard_window(request, schema)
     if window is None:
         return None
     if token_id is not None and not lookup.known_invalid(token_id, secret, now, refused_by):
         return None
-    return guard_refusal(request, window.usage())
+    usage = window.usage()
+    return too_many_requests_response(usage, guard.refusal_text(usage))
 
 
 def _plan_refusal(
     request: HttpRequest, schema: str, plan: str, snapshot: TokenSnapshot, now: datetime
-) -> RateLimited | None:
+) -> HttpResponse | None:
     """The plan's 429 for a token whose young snapshot accepts the presented secret."""
-    window = spent_plan_window(schema, plan)
+    window = plans.spent_plan_window(schema, plan)
     if window is None:
         return None
     token = snapshot.as_token()
     services.token_touch(token, now)  # as the DRF path: at most one UPDATE a minute
     request.user = token  # type: ignore[assignment]  # as DRF's authentication sets it
-    return plan_refusal(request, window.label, window.usage(), plan)
+    usage = window.usage()
+    return too_many_requests_response(usage, plans.refusal_text(window.label, usage, plan))
+
+
+def too_many_requests_response(usage: WindowUsage, explanation: str) -> HttpResponse:
+    """The answer the DRF path gives a request refused by ``usage``'s window: the API's 429 body
+    and ``refusal_headers``, rendered as DRF renders JSON (the only type answered early)."""
+    body = JSON.render(too_many_requests_body(explanation))
+    response = HttpResponse(body, status=429, content_type="application/json")
+    for name, value in refusal_headers(usage).items():
+        response[name] = value
+    return response

@@ -23,9 +23,9 @@ regenerate wait twice that long after their bump before the new secret is shown 
 The early refusal (``tokens.early_refusal``) uses ``known_invalid`` for the per-IP guard and
 young snapshots for the plan's windows.
 
-The version is a random integer kept with Django's cache API in the counter cache
-(``tokens.ratelimit.counter.counter_cache``): Django's Redis cache stores integers as plain
-digits, which the count script compares with ``str(version)``.
+The version is a random integer written with Django's cache API into the counter cache
+(``tokens.ratelimit.counter.counter_cache``), which stores it as plain digits; it is read back
+raw (``tokens.ratelimit.counter.read_raw``), as the count script compares it.
 
 Secret-key rotation: a secret matching only under a previous key (``SECRET_KEY_FALLBACKS``) is
 never served from the cache; ``find_token`` re-reads the row and sets ``rehash`` on its result
@@ -47,7 +47,7 @@ from django.db import connection
 from django.db.models import Max
 
 from tokens.models import ApiToken
-from tokens.ratelimit.counter import WindowUsage, count_at, counter_cache
+from tokens.ratelimit.counter import WindowUsage, count_at, counter_cache, read_raw
 from tokens.ratelimit.memo import exhausted
 from tokens.ratelimit.plans import PLAN_KEY, PlanBudget
 from tokens.snapshot import CURRENT, PREVIOUS, SecretMatch, TokenSnapshot
@@ -75,7 +75,7 @@ class TenantTokens:
     """Which token ids exist in one tenant, as of ``version``: none above ``highest_id``, and
     none of ``absent_ids`` (ids at or below it that were looked up and not found)."""
 
-    version: int
+    version: bytes
     highest_id: int  # 0 when the tenant has no token
     loaded_at: float
     absent_ids: set[int] = field(default_factory=set)
@@ -95,7 +95,7 @@ class TokenCache:
         self._snapshots: dict[tuple[str, int], TokenSnapshot] = {}
         self._tenants: dict[str, TenantTokens] = {}
         # schema -> (clock when the read started, version read)
-        self._versions: dict[str, tuple[float, int]] = {}
+        self._versions: dict[str, tuple[float, bytes]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -109,15 +109,15 @@ class TokenCache:
             self._versions.clear()
         exhausted.clear()
 
-    def current_version(self) -> int | None:
-        """The tenant's token version from the shared cache; None when it cannot be read."""
+    def current_version(self) -> bytes | None:
+        """The tenant's token version (raw, as stored) from the shared cache; None when it
+        cannot be read."""
         started = self.clock()
-        cache = counter_cache()
         try:
-            version = cache.get(VERSION_KEY)
+            version = read_raw(VERSION_KEY)
             if version is None:
-                cache.add(VERSION_KEY, new_version(), timeout=None)
-                version = cache.get(VERSION_KEY)
+                counter_cache().add(VERSION_KEY, new_version(), timeout=None)
+                version = read_raw(VERSION_KEY)
         except Exception:  # Redis down: fall back to PostgreSQL
             self.clear()
             return None
@@ -125,7 +125,7 @@ class TokenCache:
             self._versions[connection.schema_name] = (started, version)
         return version
 
-    def recent_version(self) -> int | None:
+    def recent_version(self) -> bytes | None:
         """The tenant's token version as read at most ``VERSION_TRUST_SECONDS`` ago, else now."""
         seen = self._versions.get(connection.schema_name)
         if seen is not None and self.clock() - seen[0] < VERSION_TRUST_SECONDS:
@@ -161,7 +161,7 @@ class TokenCache:
     def _young(self, loaded_at: float) -> bool:
         return self.clock() - loaded_at <= MAX_SNAPSHOT_AGE_SECONDS
 
-    def get(self, token_id: int, version: int | None = None) -> TokenSnapshot | None:
+    def get(self, token_id: int, version: bytes | None = None) -> TokenSnapshot | None:
         """The snapshot of ``token_id`` if it is young enough and (when given) at ``version``."""
         snapshot = self._snapshots.get((connection.schema_name, token_id))
         if snapshot is None or (version is not None and snapshot.version != version):
@@ -184,13 +184,13 @@ class TokenCache:
             if key in self._snapshots:
                 self._snapshots[key] = replace(self._snapshots[key], last_used_at=when)
 
-    def _tenant(self, version: int) -> TenantTokens | None:
+    def _tenant(self, version: bytes) -> TenantTokens | None:
         known = self._tenants.get(connection.schema_name)
         if known is None or known.version != version or not self._young(known.loaded_at):
             return None
         return known
 
-    def known_absent(self, token_id: int, version: int) -> bool:
+    def known_absent(self, token_id: int, version: bytes) -> bool:
         """At ``version``, ``token_id`` is above the tenant's highest id or known absent."""
         known = self._tenant(version)
         return known is not None and (token_id > known.highest_id or token_id in known.absent_ids)
@@ -200,7 +200,7 @@ class TokenCache:
         token_id: int,
         secret: str,
         now: datetime,
-        version: int,
+        version: bytes,
         refused_by: TokenSnapshot | None = None,
     ) -> bool:
         """True only when what this worker knows at ``version`` (the tenant's current token
@@ -216,7 +216,7 @@ class TokenCache:
             return False
         return snapshot is refused_by or snapshot.match(secret, now) is None
 
-    def note_absent(self, token_id: int, version: int) -> None:
+    def note_absent(self, token_id: int, version: bytes) -> None:
         """Remember that ``token_id`` was not found at ``version``; learns the tenant's highest
         id (one query) if this worker does not know it at that version yet."""
         known = self._tenant(version)
@@ -266,7 +266,7 @@ def find_token(
                     budget.windows,
                     PLAN_KEY,
                     version_key=VERSION_KEY,
-                    version=str(snapshot.version),
+                    version=snapshot.version,
                 )
                 if usages is not None:
                     return Found(snapshot, usages)

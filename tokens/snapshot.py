@@ -40,11 +40,12 @@ class TokenSnapshot:
     revoked_at: datetime | None
     last_used_at: datetime | None
     created_at: datetime
-    version: int | None  # the tenant's token version before the row was read; None: no cache
+    # The tenant's token version (raw) read before the row; None without the shared cache.
+    version: bytes | None
     loaded_at: float
 
     @classmethod
-    def from_row(cls, row: ApiToken, version: int | None, loaded_at: float) -> TokenSnapshot:
+    def from_row(cls, row: ApiToken, version: bytes | None, loaded_at: float) -> TokenSnapshot:
         return cls(
             id=row.pk,
             name=row.name,

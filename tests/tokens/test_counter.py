@@ -13,6 +13,7 @@ from tokens.ratelimit.counter import (
     count,
     count_at,
     counter_cache,
+    read_raw,
     script_holder,
     window_end,
 )
@@ -93,12 +94,13 @@ def test_counters_of_two_tenants_never_meet(db, acme, globex, clock):
 @needs_redis
 def test_count_at_checks_the_version_and_counts_in_one_round_trip(db, acme, clock, redis_calls):
     with tenant_context(acme):
-        counter_cache().set("test:version", 41, timeout=None)
+        counter_cache().set("test:version", 41, timeout=None)  # stored as its digits
+        assert read_raw("test:version") == b"41"
         redis_calls.clear()
-        usages = count_at([MINUTE, DAY], "k", version_key="test:version", version="41")
+        usages = count_at([MINUTE, DAY], "k", version_key="test:version", version=b"41")
         assert counts(usages) == [1, 1] and len(redis_calls) == 1
         # Another version: nothing counted.
-        assert count_at([MINUTE, DAY], "k", version_key="test:version", version="40") is None
+        assert count_at([MINUTE, DAY], "k", version_key="test:version", version=b"40") is None
         assert counts(count([MINUTE, DAY], "k")) == [2, 2]
     connection.set_schema_to_public()
 
@@ -111,7 +113,7 @@ def test_count_at_needs_redis_for_its_atomic_check(db, settings):
                 "KEY_FUNCTION": "django_tenants.cache.make_key",
             }
         }
-    assert count_at([MINUTE], "k", version_key="v", version="1") is None
+    assert count_at([MINUTE], "k", version_key="v", version=b"1") is None
     assert counts(count([MINUTE], "k")) == [1]  # counted with Django's cache API instead
 
 

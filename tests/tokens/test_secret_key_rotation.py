@@ -100,7 +100,9 @@ def test_rehash_is_conditional_so_concurrent_requests_and_regenerates_are_safe(d
 def test_matching_costs_one_hmac_for_a_current_hash_with_or_without_fallbacks(db, acme, settings):
     token = issue_token(acme, ["read"])
     with tenant_context(acme):
-        snapshot = TokenSnapshot.from_row(ApiToken.objects.get(pk=int(token.split("|")[0])), 1, 0.0)
+        snapshot = TokenSnapshot.from_row(
+            ApiToken.objects.get(pk=int(token.split("|")[0])), b"1", 0.0
+        )
     for fallbacks in ([], ["a", "b", "c"]):
         settings.WAQTI_TOKEN_PEPPER_FALLBACKS = fallbacks
         with mock.patch.object(secrets, "hash_secret", wraps=secrets.hash_secret) as hmacs:

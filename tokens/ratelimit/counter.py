@@ -21,11 +21,13 @@ key helpers are private. So the window arithmetic lives here, and only here:
   (``django_tenants.cache.make_key`` puts the current tenant's schema in): tenants never share
   a counter. A counter expires a little after its window ends.
 
-On Redis: one call of a Lua script, which also checks a version key when asked (``count_at``).
-The redis-py client is this module's own, built from the cache's ``LOCATION`` and ``OPTIONS``
-(the same server and timeouts as Django's cache), once per process and configuration. On any
-other cache (the process-local cache without ``REDIS_URL``): Django's public ``add`` and
-``incr``, one window after the other, atomic within the process.
+On Redis: one call of a Lua script, which also checks a version key when asked (``count_at``;
+``read_raw`` reads such a key as the script sees it). The redis-py client is this module's own,
+built from the cache's ``LOCATION`` and ``OPTIONS`` (the same server and timeouts as Django's
+cache), once per process and configuration: Django's RedisCache builds a new redis-py client
+object for every call, which costs more than the round trip itself. On any other cache (the
+process-local cache without ``REDIS_URL``): Django's public ``add`` and ``incr``, one window
+after the other, atomic within the process.
 
 Redis unreachable: callers get None and serve without limits; one ERROR is logged per outage.
 """
@@ -200,13 +202,13 @@ script_holder = ScriptHolder()
 
 
 def _count_in_redis(
-    script: Script, windows: Sequence[Window], key: str, version_key: str, version: str
+    script: Script, windows: Sequence[Window], key: str, version_key: str, version: bytes
 ) -> list[WindowUsage] | None:
     """Run the script; None when ``version_key`` no longer holds ``version``. Raises on errors."""
     cache = counter_cache()
     now = int(time.time())
     keys = [cache.make_key(version_key) if version_key else ""]
-    args: list[int | str] = [version]
+    args: list[int | bytes] = [version]
     resets = []
     for window in windows:
         end = window_end(key, window.period, now)
@@ -257,7 +259,7 @@ def count(windows: Sequence[Window], key: str) -> list[WindowUsage] | None:
         if script is None:
             usages = _count_in_cache(windows, key)
         else:
-            usages = _count_in_redis(script, windows, key, version_key="", version="")
+            usages = _count_in_redis(script, windows, key, version_key="", version=b"")
     except Exception as exc:  # redis errors, socket errors: fail open, loudly
         outage.failed(exc)
         return None
@@ -265,11 +267,26 @@ def count(windows: Sequence[Window], key: str) -> list[WindowUsage] | None:
     return usages
 
 
+def read_raw(key: str) -> bytes | None:
+    """The value of ``key`` (a key of ``counter_cache()``, before its key function) as the count
+    script compares it, or None when unset. Raises when the cache is unreachable.
+
+    On Redis the stored bytes (Django's cache stores an integer as its digits); on another cache
+    the value's text.
+    """
+    script = script_holder.get()
+    cache = counter_cache()
+    if script is None:
+        value = cache.get(key)
+        return None if value is None else str(value).encode()
+    return script.registered_client.get(cache.make_key(key))
+
+
 def count_at(
-    windows: Sequence[Window], key: str, *, version_key: str, version: str
+    windows: Sequence[Window], key: str, *, version_key: str, version: bytes
 ) -> list[WindowUsage] | None:
     """``count``, in the same Redis round trip as checking that the cache key ``version_key``
-    (a key of ``counter_cache()``, before its key function) holds ``version``.
+    (a key of ``counter_cache()``, before its key function) holds ``version`` (``read_raw``).
 
     None, with nothing counted, when it holds another value, when the cache is not Redis (no
     atomic check is possible there) or when Redis fails: the caller then takes its slow path,

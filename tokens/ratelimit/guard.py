@@ -52,7 +52,7 @@ def refusal_text(usage: WindowUsage) -> str:
 
 
 def guard_refusal(request: Any, usage: WindowUsage) -> RateLimited:
-    """The guard's 429 for a request counted past its address's budget."""
+    """The guard's 429 for a request counted past its address's budget (the DRF path)."""
     return too_many_requests(request, usage, refusal_text(usage))
 
 

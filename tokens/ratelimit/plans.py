@@ -75,7 +75,7 @@ def refusal_text(label: str, usage: WindowUsage, plan: str) -> str:
 
 
 def plan_refusal(request: Any, label: str, usage: WindowUsage, plan: str) -> RateLimited:
-    """The plan's 429 for a request counted past the ``label`` window's limit."""
+    """The plan's 429 for a request counted past the ``label`` window's limit (the DRF path)."""
     return too_many_requests(request, usage, refusal_text(label, usage, plan))
 
 

@@ -1,24 +1,18 @@
-"""Base classes every API view uses (throttle before permissions, no chunked bodies), and the
-answer to a request refused before its view runs."""
+"""Base classes every API view uses: throttle before permissions, no chunked bodies."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpResponseBase
 from rest_framework import viewsets
-from rest_framework.exceptions import APIException
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from waqti.api.errors import api_exception_handler
 from waqti.api.exceptions import LengthRequired
 
 # Methods whose body the API may read.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-JSON = JSONRenderer()
 
 
 def _chunked(request: Request) -> bool:
@@ -28,21 +22,12 @@ def _chunked(request: Request) -> bool:
     return "HTTP_TRANSFER_ENCODING" in meta and not meta.get("CONTENT_LENGTH")
 
 
-def _with_rate_limit_headers(request: Any, response: HttpResponseBase) -> HttpResponseBase:
-    """Writes the ``X-RateLimit-*`` headers the request's checks left in
-    ``request.rate_limit_headers`` (the token app's throttle and per-IP guard)."""
-    for name, value in getattr(request, "rate_limit_headers", {}).items():
-        response[name] = value
-    return response
-
-
 class ApiViewMixin:
     """Counts a request against the plan budget before checking its abilities.
 
     DRF checks permissions before throttles; the contract wants refused (403) requests to carry
     rate-limit headers and count too, so the two checks are swapped here. Every answer carries
-    the rate-limit headers the checks reported; a 429 carries no ``Allow`` (see
-    ``answer_before_view``).
+    the headers the checks reported (``request.rate_limit_headers``: the token app's limits).
     """
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -70,10 +55,13 @@ class ApiViewMixin:
     ) -> HttpResponseBase:
         if response.status_code == 429:
             # DRF's view headers (``Allow``, ``Vary: Accept``) describe the resource; a 429
-            # refuses the client and is answered the same whether the view ran or not.
+            # refuses the client, and the token app's early refusal answers it the same without
+            # a view.
             self.headers: dict[str, str] = {}
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
-        return _with_rate_limit_headers(request, response)
+        for name, value in getattr(request, "rate_limit_headers", {}).items():
+            response[name] = value
+        return response
 
 
 class ApiView(ApiViewMixin, APIView):
@@ -82,22 +70,3 @@ class ApiView(ApiViewMixin, APIView):
 
 class ApiViewSet(ApiViewMixin, viewsets.GenericViewSet):
     pass
-
-
-def answer_before_view(request: HttpRequest, exc: APIException) -> Response:
-    """The answer of an ``ApiViewMixin`` view whose checks raise ``exc``, given without building
-    the view (the token app's early 429, from a middleware's ``process_view``).
-
-    The same as the view's own: the one exception handler makes the body and its headers
-    (``Retry-After``), the checks' rate-limit headers are added, and like the view's 429 it
-    names no view headers. Rendered as JSON: callers answer only requests that DRF's content
-    negotiation would answer with JSON.
-    """
-    response = api_exception_handler(exc, {"request": request, "view": None})
-    if response is None:  # the handler answers every APIException; this keeps the type honest
-        raise exc
-    response.accepted_renderer = JSON
-    response.accepted_media_type = JSON.media_type
-    response.renderer_context = {}
-    _with_rate_limit_headers(request, response)
-    return response
