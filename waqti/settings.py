@@ -229,6 +229,8 @@ def _rate_limits_from_env(raw: str) -> dict[str, tuple[int | None, int | None]]:
 WAQTI_RATE_LIMITS = _rate_limits_from_env(os.environ.get("WAQTI_RATE_LIMITS", ""))
 # Requests with a missing or invalid token, per client IP and minute.
 WAQTI_ANONYMOUS_RATE_PER_MINUTE = 100
+# The API's limits count in the default cache (tokens/ratelimit/counter.py); these two settings
+# are django-ratelimit's, which counts the password attempts (waqti/password_attempts.py).
 RATELIMIT_USE_CACHE = "default"
 # Read-or-count failures of the counter cache let requests through (the API keeps serving).
 RATELIMIT_FAIL_OPEN = True
