@@ -18,7 +18,7 @@ from django_tenants.utils import tenant_context
 from tenancy.models import Tenant
 from tenancy.resolver import resolver
 from tenancy.services import tenant_create
-from tokens import activity
+from tokens.activity.buffer import buffer as activity_buffer
 from tokens.lookup import token_cache
 from tokens.services import Actor, token_create
 
@@ -58,7 +58,7 @@ def _fresh_state(request: pytest.FixtureRequest) -> Iterator[None]:
         connection.set_schema_to_public()
     cache.clear()
     token_cache.clear()
-    activity.buffer.discard()
+    activity_buffer.discard()
     resolver._tenants.clear()
     resolver._checked_at = float("-inf")
     yield

@@ -13,7 +13,7 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from tests.helpers import issue_token
-from tokens.user_services import tenant_admin_create
+from tokens.settings_ui.accounts import tenant_admin_create
 
 PASSWORD = "correct-horse-battery"
 DIRECTIVES = [

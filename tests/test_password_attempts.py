@@ -17,7 +17,7 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from tenancy.models import Tenant
-from tokens.user_services import tenant_admin_create
+from tokens.settings_ui.accounts import tenant_admin_create
 
 EMAIL = "owner@acme.example"
 PASSWORD = "correct-horse-battery"

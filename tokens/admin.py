@@ -18,10 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from tokens.abilities import Ability
-from tokens.client_ip import client_ip
 from tokens.models import ApiToken, TokenEvent
 from tokens.services import Actor, token_create, token_revoke
 from waqti.admin_sites import tenant_site
+from waqti.client_ip import client_ip
 
 SHOWN_FIELDS = [
     "name",
@@ -114,7 +114,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         obj.pk = issued.token.pk
         obj.created_at = issued.token.created_at
         obj.abilities = issued.token.abilities
-        obj._state.adding = False
         messages.warning(
             request,
             _("Copy the token now, it will not be shown again: %(token)s")

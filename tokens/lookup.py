@@ -8,20 +8,27 @@ change moves the version away from the stamp. It also ages out after MAX_SNAPSHO
 (bounds the damage of a bump lost while Redis was unreachable). Without a readable shared cache
 (or with a process-local one, no REDIS_URL) every lookup goes to PostgreSQL.
 
-Valid token, steady state: one Redis round trip, a script that checks the snapshot's version and
-counts the plan windows (``count_windows_at_version``; the counts ride on the token for
-``PlanRateThrottle``). If the version moved, nothing was counted and the row is re-read.
+Valid token, steady state: one Redis round trip. The limits step rides on it: ``find_token``
+takes the request's plan budget (``tokens.ratelimit.plans.PlanBudget``) and has the counter
+check the snapshot's version and count the budget's windows in one script call
+(``tokens.ratelimit.counter.count_at``); the counts come back with the token (``Found.usages``)
+for the throttle. If the version moved, nothing was counted and the row is re-read; the throttle
+then counts.
 Invalid token, steady state: no SQL and at most one Redis GET (the version): ids are sequential
 per tenant, so an id above the known highest, a known-absent id, or a snapshot refusing the
 secret (constant-time) is invalid without a query (``TokenCache.rejects``); anything else is
 looked up. The early refusals reuse a version read within VERSION_TRUST_SECONDS: create and
 regenerate wait twice that long after their bump before the new secret is shown (commit-wait).
 
-Early refusals (``tokens.exhausted``, ``tokens.middleware.ExhaustedWindowMiddleware``) use
-``known_invalid`` for the per-IP guard and young snapshots for the plan's windows.
+The early refusal (``tokens.early_refusal``) uses ``known_invalid`` for the per-IP guard and
+young snapshots for the plan's windows.
+
+The version is a random integer written with Django's cache API into the counter cache
+(``tokens.ratelimit.counter.counter_cache``), which stores it as plain digits; it is read back
+raw (``tokens.ratelimit.counter.read_raw``), as the count script compares it.
 
 Secret-key rotation: a secret matching only under a previous key (``SECRET_KEY_FALLBACKS``) is
-never served from the cache; ``find_token`` re-reads the row and sets ``rehash`` on the result
+never served from the cache; ``find_token`` re-reads the row and sets ``rehash`` on its result
 for the caller (``tokens.services.token_rehash``). The accepted secrets do not change, so there
 is no version bump; other workers re-read the row at their next such match.
 """
@@ -36,15 +43,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Max
 
-from tokens import secrets
-from tokens.exhausted import exhausted
 from tokens.models import ApiToken
-from tokens.ratelimit import WindowUsage, count_windows_at_version, shared_redis
-from tokens.throttling import PLAN_KEY, plan_windows
+from tokens.ratelimit.counter import WindowUsage, count_at, counter_cache, read_raw
+from tokens.ratelimit.memo import exhausted
+from tokens.ratelimit.plans import PLAN_KEY, PlanBudget
+from tokens.snapshot import CURRENT, PREVIOUS, SecretMatch, TokenSnapshot
 
 logger = logging.getLogger("waqti.tokens")
 
@@ -59,95 +65,9 @@ MAX_SNAPSHOT_AGE_SECONDS = 30.0
 VERSION_TRUST_SECONDS = 0.005
 
 
-@dataclass(frozen=True, slots=True)
-class SecretMatch:
-    """Which stored hash a presented secret matched, and whether under a previous key."""
-
-    field: str  # "secret_hash" or "previous_secret_hash"
-    under_fallback: bool = False
-
-
-CURRENT = SecretMatch("secret_hash")
-PREVIOUS = SecretMatch("previous_secret_hash")
-CURRENT_UNDER_FALLBACK = SecretMatch("secret_hash", under_fallback=True)
-PREVIOUS_UNDER_FALLBACK = SecretMatch("previous_secret_hash", under_fallback=True)
-
-
-@dataclass(frozen=True)
-class TokenSnapshot:
-    id: int
-    name: str
-    abilities: tuple[str, ...]
-    secret_hash: str
-    previous_secret_hash: str
-    previous_secret_valid_until: datetime | None
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-    created_at: datetime
-    version: bytes  # the raw value of the tenant's version key when the row was read
-    loaded_at: float
-    # Set only on the per-request copy ``find_token`` returns after counting the plan windows.
-    plan_usages: list[WindowUsage] | None = None
-    # Set only on the per-request copy ``find_token`` returns for a secret that matched under a
-    # previous secret key: the caller re-hashes it (``tokens.services.token_rehash``).
-    rehash: SecretMatch | None = None
-
-    @classmethod
-    def from_row(cls, row: ApiToken, version: bytes, loaded_at: float) -> TokenSnapshot:
-        return cls(
-            id=row.pk,
-            name=row.name,
-            abilities=tuple(row.abilities),
-            secret_hash=row.secret_hash,
-            previous_secret_hash=row.previous_secret_hash,
-            previous_secret_valid_until=row.previous_secret_valid_until,
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-            last_used_at=row.last_used_at,
-            created_at=row.created_at,
-            version=version,
-            loaded_at=loaded_at,
-        )
-
-    def match(self, secret: str, now: datetime) -> SecretMatch | None:
-        """Which hash ``secret`` matches if the token is usable now: its current secret, or the
-        previous one within its grace period; under the current key first (one HMAC when that
-        matches), then under each previous key (none without ``SECRET_KEY_FALLBACKS``)."""
-        if self.revoked_at is not None:
-            return None
-        if self.expires_at is not None and self.expires_at <= now:
-            return None
-        if secrets.secret_matches(secret, self.secret_hash):
-            return CURRENT
-        in_grace = (
-            self.previous_secret_valid_until is not None and now < self.previous_secret_valid_until
-        )
-        if in_grace and secrets.secret_matches(secret, self.previous_secret_hash):
-            return PREVIOUS
-        if secrets.secret_matches_fallback(secret, self.secret_hash):
-            return CURRENT_UNDER_FALLBACK
-        if in_grace and secrets.secret_matches_fallback(secret, self.previous_secret_hash):
-            return PREVIOUS_UNDER_FALLBACK
-        return None
-
-    def accepts(self, secret: str, now: datetime) -> bool:
-        """Usable now and ``secret`` is its current (or still-in-grace previous) secret."""
-        return self.match(secret, now) is not None
-
-    def as_token(self) -> ApiToken:
-        """An unsaved-looking ApiToken carrying the snapshot's fields (for views and services)."""
-        token = ApiToken(
-            id=self.id,
-            name=self.name,
-            abilities=list(self.abilities),
-            expires_at=self.expires_at,
-            last_used_at=self.last_used_at,
-            created_at=self.created_at,
-        )
-        token._state.adding = False
-        token.plan_usages = self.plan_usages  # type: ignore[attr-defined]
-        return token
+def new_version() -> int:
+    """A fresh token version: random, so two workers bumping at once still both change it."""
+    return uuid.uuid4().int >> 66  # 62 bits
 
 
 @dataclass
@@ -194,10 +114,10 @@ class TokenCache:
         cannot be read."""
         started = self.clock()
         try:
-            version = self._read_version()
+            version = read_raw(VERSION_KEY)
             if version is None:
-                cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-                version = self._read_version()
+                counter_cache().add(VERSION_KEY, new_version(), timeout=None)
+                version = read_raw(VERSION_KEY)
         except Exception:  # Redis down: fall back to PostgreSQL
             self.clear()
             return None
@@ -211,14 +131,6 @@ class TokenCache:
         if seen is not None and self.clock() - seen[0] < VERSION_TRUST_SECONDS:
             return seen[1]
         return self.current_version()
-
-    @staticmethod
-    def _read_version() -> bytes | None:
-        redis = shared_redis() if settings.RATELIMIT_USE_CACHE == "default" else None
-        if redis is not None:  # raw bytes, comparable inside the counting script
-            return redis.client.get(cache.make_key(VERSION_KEY))
-        version = cache.get(VERSION_KEY)
-        return None if version is None else str(version).encode()
 
     def invalidate_tenant(self, *, outwait_readers: bool = False) -> None:
         """Bump the current tenant's version so every process drops its snapshots and ids.
@@ -236,7 +148,7 @@ class TokenCache:
         if not self.enabled:
             return
         try:
-            cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            counter_cache().set(VERSION_KEY, new_version(), timeout=None)
         except Exception:
             logger.exception(
                 "could not bump the token version; other workers notice within %ss",
@@ -265,9 +177,10 @@ class TokenCache:
         with self._lock:
             self._snapshots.pop((connection.schema_name, token_id), None)
 
-    def note_used(self, snapshot: TokenSnapshot, when: datetime) -> None:
+    def note_used(self, token_id: int, when: datetime) -> None:
+        """The token's ``last_used_at`` was just written as ``when``: keep the snapshot's too."""
         with self._lock:
-            key = (connection.schema_name, snapshot.id)
+            key = (connection.schema_name, token_id)
             if key in self._snapshots:
                 self._snapshots[key] = replace(self._snapshots[key], last_used_at=when)
 
@@ -320,42 +233,62 @@ class TokenCache:
 token_cache = TokenCache()
 
 
-def find_token(token_id: int, secret: str, now: datetime) -> TokenSnapshot | None:
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A usable token for the presented secret."""
+
+    snapshot: TokenSnapshot
+    # The plan budget's windows, when they were counted with the version check (else the
+    # throttle counts them).
+    usages: list[WindowUsage] | None = None
+    # Set when the secret matched only under a previous secret key: the caller re-hashes it
+    # (``tokens.services.token_rehash``).
+    rehash: SecretMatch | None = None
+
+
+def find_token(
+    token_id: int, secret: str, now: datetime, budget: PlanBudget | None = None
+) -> Found | None:
     """The usable token with this id and secret in the current schema, or None.
 
     Steady state with Redis: zero PostgreSQL queries and one Redis call, which validates the
-    snapshot's version and counts the plan windows (or, for an invalid token, reads the
+    snapshot's version and counts ``budget``'s windows (or, for an invalid token, reads the
     version). Otherwise: one query by primary key (two the first time an absent id is seen at a
     version: the highest id is learned with it). A secret matching only under a previous secret
     key is always checked against the row and returned with ``rehash`` set.
     """
     if token_cache.enabled:
         snapshot = token_cache.get(token_id)
-        if snapshot is not None:
+        if snapshot is not None and budget is not None:
             match = snapshot.match(secret, now)
             if match is not None and not match.under_fallback:
-                counted = _count_plan_at_version(snapshot)
-                if counted is not None:
-                    return counted
+                usages = count_at(
+                    budget.windows,
+                    PLAN_KEY,
+                    version_key=VERSION_KEY,
+                    version=snapshot.version,
+                )
+                if usages is not None:
+                    return Found(snapshot, usages)
     version = token_cache.current_version() if token_cache.enabled else None
     if version is not None:
         if token_cache.rejects(token_id, secret, now, version):
             return None
         snapshot = token_cache.get(token_id, version)
         if snapshot is not None and snapshot.match(secret, now) in (CURRENT, PREVIOUS):
-            return snapshot
+            return Found(snapshot)
     row = ApiToken.objects.filter(pk=token_id).first()
     if row is None:
         if version is not None:
             token_cache.note_absent(token_id, version)
         return None
-    snapshot = TokenSnapshot.from_row(row, version or b"", token_cache.clock())
+    snapshot = TokenSnapshot.from_row(row, version, token_cache.clock())
     if version is not None:
         token_cache.put(snapshot)
     match = snapshot.match(secret, now)
     if match is None:
         return None
-    return replace(snapshot, rehash=match) if match.under_fallback else snapshot
+    return Found(snapshot, rehash=match if match.under_fallback else None)
 
 
 def known_invalid(
@@ -369,20 +302,3 @@ def known_invalid(
         return False
     version = token_cache.recent_version()
     return version is not None and token_cache.rejects(token_id, secret, now, version, refused_by)
-
-
-def _count_plan_at_version(snapshot: TokenSnapshot) -> TokenSnapshot | None:
-    """A copy of ``snapshot`` carrying the plan counts if its version is still current."""
-    tenant = getattr(connection, "tenant", None)
-    plan = getattr(tenant, "plan", None)
-    redis = shared_redis() if settings.RATELIMIT_USE_CACHE == "default" else None
-    if plan is None or redis is None:
-        return None
-    usages = count_windows_at_version(
-        redis,
-        windows=plan_windows(plan),
-        key=PLAN_KEY,
-        version_key=cache.make_key(VERSION_KEY),
-        version=snapshot.version,
-    )
-    return None if usages is None else replace(snapshot, plan_usages=usages)

@@ -1,4 +1,9 @@
-"""API tokens and their lifecycle events, stored in each tenant's schema."""
+"""API tokens and their lifecycle events, stored in each tenant's schema.
+
+The app's other model, the API activity log, lives with the code that writes it
+(``tokens.activity.models``); it is imported here because Django finds an app's models through
+its ``models`` module.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ from django.db import models
 from django.db.models import Q
 
 from tokens.abilities import Ability
+from tokens.activity.models import ApiRequestLog
+
+__all__ = ["ApiRequestLog", "ApiToken", "ApiTokenQuerySet", "TokenEvent"]
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
@@ -87,31 +95,3 @@ class TokenEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} token #{self.token_id} by {self.actor_label or 'system'}"
-
-
-class ApiRequestLog(models.Model):
-    """One ``/api/v1`` request, as recorded by the activity log (written in batches).
-
-    ``token_id`` is a plain integer, not a foreign key: failed requests record the id they
-    claimed, and history outlives pruned tokens. Secrets and the Authorization header are
-    never stored.
-    """
-
-    occurred_at = models.DateTimeField(db_index=True)
-    token_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    token_name = models.CharField(max_length=255, blank=True, default="")
-    method = models.CharField(max_length=10)
-    path = models.CharField(max_length=2048)
-    query_string = models.CharField(max_length=2048, blank=True, default="")
-    status = models.PositiveSmallIntegerField()
-    duration_ms = models.FloatField()
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=512, blank=True, default="")
-    request_id = models.CharField(max_length=128, blank=True, default="")
-
-    class Meta:
-        ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["token_id", "-occurred_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path} -> {self.status}"

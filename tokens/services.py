@@ -12,24 +12,18 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tokens import secrets
 from tokens.abilities import grants_all, normalize_abilities
 from tokens.lookup import token_cache
 from tokens.models import ApiToken, TokenEvent
+from waqti.errors import NotPermitted
 
 logger = logging.getLogger("waqti.tokens")
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_GRACE_MINUTES = 1440
-
-
-class TokenPermissionError(Exception):
-    """The acting token tried to grant abilities it does not hold."""
-
-    def __init__(self, missing: list[str]) -> None:
-        self.missing = missing
-        super().__init__(f"cannot grant abilities the acting token lacks: {', '.join(missing)}")
 
 
 @dataclass(frozen=True)
@@ -69,9 +63,12 @@ def _record(token: ApiToken, kind: str, actor: Actor) -> None:
 
 
 def _check_escalation(actor: Actor, abilities: list[str]) -> None:
+    """A token may only hand out abilities it holds (NotPermitted names the first it lacks, as
+    the 403 of a missing ability does)."""
     if actor.token is not None and not grants_all(actor.token.abilities, abilities):
-        missing = [a for a in abilities if not grants_all(actor.token.abilities, [a])]
-        raise TokenPermissionError(missing)
+        missing = next(a for a in abilities if not grants_all(actor.token.abilities, [a]))
+        lacking = _("Token does not have '%(ability)s' ability") % {"ability": missing}
+        raise NotPermitted(_("This action is unauthorized."), {"ability": [lacking]})
 
 
 def token_create(
@@ -151,7 +148,8 @@ def token_touch(token: ApiToken, now: datetime) -> bool:
 
     The UPDATE only touches a usable row (not revoked, not expired at ``now``): callers may act
     on a stale snapshot (the early-refusal path), and a revoked token's last use must stay the
-    last use it really had. Returns True when an UPDATE was sent.
+    last use it really had. Returns True when an UPDATE was sent (this worker's cached snapshot
+    then learns the new time too).
     """
     if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
         return False
@@ -159,6 +157,7 @@ def token_touch(token: ApiToken, now: datetime) -> bool:
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
     ).update(last_used_at=now)
     token.last_used_at = now
+    token_cache.note_used(token.pk, now)
     return True
 
 
@@ -180,6 +179,7 @@ def token_rehash(*, token_id: int, field: str, secret: str) -> bool:
     )
     if updated:
         logger.info("token %s: %s re-hashed under the current secret key", token_id, field)
+    token_cache.forget(token_id)  # this worker's snapshot holds the old hash
     return bool(updated)
 
 

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from tokens.activity_views import ApiLogViewSet
+from tokens.activity.views import ApiLogViewSet
 from tokens.views import MeView, TokenViewSet
 
 router = SimpleRouter(trailing_slash=False)

@@ -42,7 +42,7 @@ from django.http.response import HttpResponseBase
 from django.utils.translation import ngettext
 from django_ratelimit.core import get_usage
 
-from tokens.client_ip import client_ip
+from waqti.client_ip import client_ip
 
 logger = logging.getLogger("waqti.security")
 ResponseT = TypeVar("ResponseT", bound=HttpResponseBase)

@@ -10,7 +10,7 @@ from pathlib import Path
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from tokens.client_ip import parse_trusted_proxies
+from waqti.client_ip import parse_trusted_proxies
 from waqti.embedded_db import database_settings_from_url, ensure_embedded_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -72,7 +72,12 @@ TENANT_APPS = [
     "tokens",
     "procurement",
 ]
-INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+INSTALLED_APPS = [
+    *SHARED_APPS,
+    *(app for app in TENANT_APPS if app not in SHARED_APPS),
+    # No models: ``manage.py seed_demo``, which uses every app (tenancy, tokens, procurement).
+    "demo",
+]
 
 TENANT_MODEL = "tenancy.Tenant"
 TENANT_DOMAIN_MODEL = "tenancy.Domain"
@@ -85,12 +90,9 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 MIDDLEWARE = [
     "waqti.api.request_id.RequestIdMiddleware",
     "tenancy.middleware.TenantHostMiddleware",
-    "tokens.middleware.RateLimitHeadersMiddleware",
-    "tokens.middleware.ApiActivityLogMiddleware",
+    "tokens.activity.middleware.ApiActivityLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "waqti.content_security_policy.ContentSecurityPolicyMiddleware",
-    # Early 429s for windows this worker knows are spent (tokens/lookup.py): no Redis, no SQL.
-    "tokens.middleware.ExhaustedWindowMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,9 +100,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: early 429s for windows this worker knows are spent (no Redis, no SQL), answered in
+    # process_view, so every middleware above applies to them as to any answer.
+    "tokens.early_refusal.EarlyRefusalMiddleware",
 ]
 
-# --- API activity log (tokens/activity.py) -------------------------------------------------------
+# --- API activity log (tokens/activity/) -------------------------------------------------------
 # Entries are buffered per worker and written in batches at least this often (seconds).
 WAQTI_ACTIVITY_FLUSH_SECONDS = float(os.environ.get("WAQTI_ACTIVITY_FLUSH_SECONDS", "1.0"))
 # Most entries a worker holds while the database is unreachable; beyond it the oldest are dropped.
@@ -228,10 +233,12 @@ def _rate_limits_from_env(raw: str) -> dict[str, tuple[int | None, int | None]]:
 WAQTI_RATE_LIMITS = _rate_limits_from_env(os.environ.get("WAQTI_RATE_LIMITS", ""))
 # Requests with a missing or invalid token, per client IP and minute.
 WAQTI_ANONYMOUS_RATE_PER_MINUTE = 100
+# The API's limits count in the default cache (tokens/ratelimit/counter.py); these two settings
+# are django-ratelimit's, which counts the password attempts (waqti/password_attempts.py).
 RATELIMIT_USE_CACHE = "default"
 # Read-or-count failures of the counter cache let requests through (the API keeps serving).
 RATELIMIT_FAIL_OPEN = True
-# Proxies whose X-Forwarded-For is believed (tokens/client_ip.py): comma-separated addresses or
+# Proxies whose X-Forwarded-For is believed (waqti/client_ip.py): comma-separated addresses or
 # CIDRs, IPv4 and IPv6. Empty: the client is REMOTE_ADDR and X-Forwarded-For is ignored.
 try:
     WAQTI_TRUSTED_PROXIES = parse_trusted_proxies(os.environ.get("WAQTI_TRUSTED_PROXIES", ""))
@@ -320,7 +327,7 @@ PORT = int(os.environ.get("PORT", "8000"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tokens.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tokens.permissions.HasRequiredAbility"],
-    "DEFAULT_THROTTLE_CLASSES": ["tokens.throttling.PlanRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["tokens.ratelimit.throttle.PlanRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["waqti.api.parsers.JsonParser"],
     "DEFAULT_PAGINATION_CLASS": "waqti.api.pagination.PageNumberEnvelopePagination",

@@ -9,7 +9,7 @@ urlpatterns = [
     path("health", health, name="health"),
     path("api/v1/", include("waqti.api.urls")),
     path("admin/", tenant_site.urls),  # the tenant's own models only
-    path("", include("tokens.settings_urls")),  # "/" and /settings/ (the API Settings pages)
+    path("", include("tokens.settings_ui.urls")),  # "/" and /settings/ (the API Settings pages)
 ]
 
 handler400 = "waqti.api.errors.json_bad_request"

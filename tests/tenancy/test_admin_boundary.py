@@ -19,7 +19,7 @@ from django_tenants.utils import tenant_context
 
 from tenancy.models import Domain, Tenant
 from tests.helpers import issue_token
-from tokens.user_services import (
+from tokens.settings_ui.accounts import (
     TENANT_ADMIN_GROUP,
     TENANT_ADMIN_PERMISSIONS,
     is_tenant_admin,

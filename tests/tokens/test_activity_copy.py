@@ -8,8 +8,9 @@ import pytest
 from django.db import DatabaseError, connection
 from django_tenants.utils import tenant_context
 
-from tokens import activity
-from tokens.activity import ActivityBuffer, LogEntry
+from tokens.activity.buffer import ActivityBuffer, copy_rows
+from tokens.activity.capture import LogEntry
+from tokens.activity.models import LOG_FIELDS
 from tokens.models import ApiRequestLog
 
 
@@ -39,9 +40,9 @@ def test_copy_writes_awkward_values_exactly(db, acme):
         buffer.record(item)
     assert buffer.flush() == 2
     with tenant_context(acme):
-        rows = list(ApiRequestLog.objects.order_by("id").values(*activity.LOG_FIELDS))
+        rows = list(ApiRequestLog.objects.order_by("id").values(*LOG_FIELDS))
     connection.set_schema_to_public()
-    expected = [{name: getattr(item, name) for name in activity.LOG_FIELDS} for item in entries]
+    expected = [{name: getattr(item, name) for name in LOG_FIELDS} for item in entries]
     assert rows == expected
 
 
@@ -55,7 +56,7 @@ def test_copy_errors_are_django_errors_and_the_batch_is_dropped(db, acme, caplog
     with pytest.raises(DatabaseError), tenant_context(acme), connection.cursor() as cursor:
         cursor.execute("SAVEPOINT probe")
         try:
-            activity.copy_rows([awkward(status=-1)])  # violates the positive status check
+            copy_rows([awkward(status=-1)])  # violates the positive status check
         finally:
             cursor.execute("ROLLBACK TO SAVEPOINT probe")
     connection.set_schema_to_public()

@@ -15,9 +15,9 @@ from django_tenants.utils import tenant_context
 
 from tenancy.models import Tenant
 from tests.helpers import issue_token
-from tokens import activity
-from tokens.activity import ActivityBuffer, LogEntry
-from tokens.activity_capture import REPLACEMENT, TRUNCATED, storable
+from tokens.activity.buffer import ActivityBuffer
+from tokens.activity.buffer import buffer as activity_buffer
+from tokens.activity.capture import REPLACEMENT, TRUNCATED, LogEntry, storable
 from tokens.models import ApiRequestLog
 
 # (path, raw QUERY_STRING or None, extra headers): what a hostile client can put in a request.
@@ -38,9 +38,9 @@ HOSTILE: list[tuple[str, str | None, dict[str, str]]] = [
 
 @pytest.fixture(autouse=True)
 def _empty_buffer() -> Iterator[None]:
-    activity.buffer.discard()
+    activity_buffer.discard()
     yield
-    activity.buffer.discard()
+    activity_buffer.discard()
 
 
 def send(tenant_host: str, path: str, query_string: str | None, headers: dict[str, str]) -> int:
@@ -75,10 +75,10 @@ def test_hostile_requests_never_cost_valid_entries(db, acme, caplog):
         valid_ids.append(valid_id)
         path, query_string, headers = HOSTILE[number % len(HOSTILE)]
         send("acme.localhost", path, query_string, {"X-Request-ID": f"h-{number}", **headers})
-    assert activity.buffer.pending == 2 * len(valid_ids)
+    assert activity_buffer.pending == 2 * len(valid_ids)
 
     with caplog.at_level(logging.WARNING, logger="waqti.activity"):
-        assert activity.buffer.flush() == 2 * len(valid_ids)
+        assert activity_buffer.flush() == 2 * len(valid_ids)
     assert "dropp" not in caplog.text and "refused" not in caplog.text
 
     rows = logged_rows(acme)
@@ -198,7 +198,7 @@ def test_an_outage_while_isolating_keeps_every_entry_buffered(db, acme, monkeypa
         raise OperationalError("connection refused")
 
     with monkeypatch.context() as patched:
-        patched.setattr(activity, "copy_rows", failing)
+        patched.setattr("tokens.activity.buffer.copy_rows", failing)
         assert buffer.flush() == 0
     assert calls == [6, 3]
     assert (buffer.pending, buffer.rejected, buffer.dropped) == (6, 0, 0)

@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 
 from tests.helpers import UNAUTHENTICATED
 from tests.live_server import run_manage
-from tokens import activity
-from tokens.client_ip import (
+from tokens.activity.buffer import buffer as activity_buffer
+from tokens.models import ApiRequestLog
+from waqti.client_ip import (
     UNKNOWN,
     forwarded_client,
     parse_address,
     parse_trusted_proxies,
 )
-from tokens.models import ApiRequestLog
 
 PROXIES = parse_trusted_proxies("10.0.0.0/8, 192.168.1.5, 2001:db8:100::/40")
 
@@ -151,10 +151,10 @@ def test_guard_keys_on_the_client_behind_the_proxy(db, api, acme, clock, setting
 
 def test_activity_log_records_the_client_behind_the_proxy(db, api, acme, clock, settings):
     settings.WAQTI_TRUSTED_PROXIES = parse_trusted_proxies("127.0.0.0/8")
-    activity.buffer.discard()
+    activity_buffer.discard()
     headers = {"X-Forwarded-For": "2001:db8::5, 127.0.0.9", "X-Request-ID": "behind-proxy"}
     api(acme).get("/api/v1/me", headers=headers)
-    activity.buffer.flush()
+    activity_buffer.flush()
     with tenant_context(acme):
         row = ApiRequestLog.objects.get(request_id="behind-proxy")
     assert row.ip_address == "2001:db8::5"

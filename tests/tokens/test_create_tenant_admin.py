@@ -11,8 +11,12 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from tenancy.management.commands.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
-from tokens.user_services import TENANT_ADMIN_GROUP, TENANT_ADMIN_PERMISSIONS, is_tenant_admin
+from demo.management.commands.seed_demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
+from tokens.settings_ui.accounts import (
+    TENANT_ADMIN_GROUP,
+    TENANT_ADMIN_PERMISSIONS,
+    is_tenant_admin,
+)
 
 
 def run(*args: str) -> str:

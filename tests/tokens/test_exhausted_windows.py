@@ -15,9 +15,10 @@ from django_tenants.utils import tenant_context
 
 from tenancy.services import tenant_change_plan
 from tests.helpers import UNAUTHENTICATED, issue_token
-from tokens import activity, lookup, services
-from tokens.exhausted import ExhaustedWindow, ExhaustedWindows, exhausted
+from tokens import lookup, services
+from tokens.activity.buffer import buffer as activity_buffer
 from tokens.models import ApiRequestLog, ApiToken
+from tokens.ratelimit.memo import ExhaustedWindow, ExhaustedWindows, exhausted
 from tokens.services import Actor, token_revoke
 
 REQUEST_ID = "early-429-check"
@@ -41,9 +42,9 @@ def redis_calls(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _empty_log_buffer():
-    activity.buffer.discard()
+    activity_buffer.discard()
     yield
-    activity.buffer.discard()
+    activity_buffer.discard()
 
 
 def everything(response) -> tuple[int, bytes, dict[str, str]]:
@@ -63,7 +64,7 @@ def early_and_normal(client, path, redis_calls, **headers):
 
 
 def logged(tenant) -> list[tuple]:
-    activity.buffer.flush()
+    activity_buffer.flush()
     with tenant_context(tenant):
         rows = list(
             ApiRequestLog.objects.order_by("id").values_list(
@@ -108,7 +109,9 @@ def test_plan_memo_covers_viewsets_and_daily_quota(db, api, acme, clock, setting
     early, normal, calls = early_and_normal(client, "/api/v1/purchase-orders", redis_calls)
     assert calls == (0, 0)
     assert everything(early) == everything(normal)
-    assert early["Allow"] == "GET, POST, HEAD, OPTIONS"
+    # A 429 refuses the client, not the method: neither path names the view's methods (the
+    # early one never builds the view). Before, the early path built it to copy its Allow.
+    assert not early.has_header("Allow")
     assert early.json()["errors"]["rate_limit"][0].startswith("Daily quota of 3 requests")
 
 
@@ -265,7 +268,7 @@ def test_early_refusal_never_moves_a_revoked_tokens_last_used_at(
         last_used = ApiToken.objects.get(pk=token_id).last_used_at
     connection.set_schema_to_public()
     later = timezone.now() + timedelta(minutes=5)  # past the once-a-minute write resolution
-    with mock.patch("tokens.middleware.timezone.now", return_value=later):
+    with mock.patch("tokens.early_refusal.timezone.now", return_value=later):
         assert client.get("/api/v1/me").status_code == 429  # the documented consequence
     with tenant_context(acme):
         assert ApiToken.objects.get(pk=token_id).last_used_at == last_used

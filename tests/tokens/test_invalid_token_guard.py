@@ -15,9 +15,9 @@ from django_tenants.utils import tenant_context
 
 from tests.helpers import UNAUTHENTICATED, issue_token
 from tokens import lookup, secrets, services
-from tokens.exhausted import exhausted
 from tokens.lookup import MAX_SNAPSHOT_AGE_SECONDS, TokenCache
 from tokens.models import ApiToken
+from tokens.ratelimit.memo import exhausted
 from tokens.services import Actor, token_create, token_regenerate, token_revoke
 
 GUARD_TEXT = re.compile(r"Too many requests with a missing or invalid token from this address")

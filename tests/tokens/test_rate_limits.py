@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tenancy.services import tenant_change_plan
 from tests.helpers import UNAUTHENTICATED, forbidden, issue_token
-from tokens.client_ip import parse_trusted_proxies
+from waqti.client_ip import parse_trusted_proxies
 
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 

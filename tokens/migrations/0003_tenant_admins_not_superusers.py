@@ -1,5 +1,5 @@
 """Tenant admins stop being superusers: each tenant schema gets the group "Tenant administrators"
-with exactly the permissions of tokens.user_services.TENANT_ADMIN_PERMISSIONS (frozen copy below),
+with exactly the permissions of tokens.settings_ui.accounts.TENANT_ADMIN_PERMISSIONS (frozen copy below),
 and every superuser of the schema (created by create_tenant_admin / seed_demo before this change)
 is demoted; those with is_staff join the group. Operators live in the public schema, which this
 tenant app never migrates, so they are untouched.

@@ -92,6 +92,11 @@ def too_large_body() -> dict[str, Any]:
     )
 
 
+def too_many_requests_body(explanation: str) -> dict[str, Any]:
+    """The body of every 429: the handler's below, and the token app's early refusal's."""
+    return error_body(_("Too Many Requests."), {"rate_limit": [explanation]})
+
+
 DOMAIN_ERROR_STATUS: dict[type[domain.DomainError], int] = {
     domain.InvalidInput: status.HTTP_422_UNPROCESSABLE_ENTITY,
     domain.StateConflict: status.HTTP_409_CONFLICT,
@@ -140,7 +145,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(exc, exceptions.PermissionDenied | DjangoPermissionDenied):
         response.data = error_body(_("This action is unauthorized."), {})
     elif isinstance(exc, RateLimited):
-        response.data = error_body(_("Too Many Requests."), {"rate_limit": [exc.explanation]})
+        response.data = too_many_requests_body(exc.explanation)
     elif isinstance(exc, exceptions.Throttled):
         response.data = error_body(_("Too Many Requests."), {"rate_limit": [str(exc.detail)]})
     elif isinstance(exc, exceptions.ValidationError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponseBase
 from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -25,7 +26,8 @@ class ApiViewMixin:
     """Counts a request against the plan budget before checking its abilities.
 
     DRF checks permissions before throttles; the contract wants refused (403) requests to carry
-    rate-limit headers and count too, so the two checks are swapped here.
+    rate-limit headers and count too, so the two checks are swapped here. Every answer carries
+    the headers the checks reported (``request.rate_limit_headers``: the token app's limits).
     """
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -47,6 +49,19 @@ class ApiViewMixin:
                 if refusal is not None:
                     raise refusal
                 self.throttled(request, throttle.wait())  # type: ignore[attr-defined]
+
+    def finalize_response(
+        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        if response.status_code == 429:
+            # DRF's view headers (``Allow``, ``Vary: Accept``) describe the resource; a 429
+            # refuses the client, and the token app's early refusal answers it the same without
+            # a view.
+            self.headers: dict[str, str] = {}
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        for name, value in getattr(request, "rate_limit_headers", {}).items():
+            response[name] = value
+        return response
 
 
 class ApiView(ApiViewMixin, APIView):

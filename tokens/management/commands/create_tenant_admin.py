@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
 from tenancy.resolver import tenant_by_slug
-from tokens.user_services import TenantAdminError, tenant_admin_create
+from tokens.settings_ui.accounts import TenantAdminError, tenant_admin_create
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tenancy.models import Tenant
-from tokens.activity import api_logs_prune
+from tokens.activity.log import api_logs_prune
 
 
 class Command(BaseCommand):

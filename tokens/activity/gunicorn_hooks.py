@@ -1,4 +1,5 @@
-"""Gunicorn server hooks; ``from tokens.gunicorn_hooks import worker_exit`` in gunicorn.conf.py.
+"""Gunicorn server hooks of the activity log: ``from tokens.activity.gunicorn_hooks import
+worker_exit`` in a gunicorn config file.
 
 Gunicorn loads its config file before Django is set up, so this module imports nothing of
 Django at import time.
@@ -11,6 +12,6 @@ from typing import Any
 
 def worker_exit(server: Any, worker: Any) -> None:
     """Write the worker's buffered API activity log entries before it exits."""
-    from tokens.activity import shutdown  # the worker has set Django up by now
+    from tokens.activity.buffer import shutdown  # the worker has set Django up by now
 
     shutdown()

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from tokens import settings_views as views
+from tokens.settings_ui import views
 
 urlpatterns = [
     path("", views.root_redirect, name="tenant-home"),

@@ -7,7 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from tokens.activity import LOG_FIELDS
+from tokens.activity.models import LOG_FIELDS
 from tokens.models import ApiRequestLog
 from tokens.secrets import MAX_TOKEN_ID
 from waqti.api.serializers import ApiModelSerializer, UtcDateTimeField

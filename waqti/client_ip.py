@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from django.conf import settings
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -125,7 +122,13 @@ def forwarded_client(remote_addr: str, forwarded_for: str, trusted: tuple[Networ
     return str(client)
 
 
-def client_ip(request: HttpRequest) -> str:
+class HasMeta(Protocol):
+    """Django's HttpRequest, or DRF's Request (which reads the same ``META``)."""
+
+    META: Mapping[str, Any]
+
+
+def client_ip(request: HasMeta) -> str:
     """The request's client address under ``settings.WAQTI_TRUSTED_PROXIES``
     (see ``forwarded_client``); ``0.0.0.0`` when there is no usable address."""
     meta = request.META

@@ -15,7 +15,7 @@ from procurement.demo import seed_demo_data
 from tenancy.resolver import tenant_by_slug
 from tenancy.services import tenant_create
 from tokens.services import Actor, token_create
-from tokens.user_services import tenant_admin_ensure
+from tokens.settings_ui.accounts import tenant_admin_ensure
 
 DEMO_SLUG = "acme-corp"
 DEMO_NAME = "ACME Corporation"

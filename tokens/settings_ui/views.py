@@ -1,7 +1,7 @@
 """Settings -> API Settings: server-rendered pages where tenant admins manage API tokens.
 
 Session authentication with CSRF protection; only tenant admins (staff with the Settings
-permissions, see tokens.user_services.is_tenant_admin) get past ``admin_required``. Login
+permissions, see tokens.settings_ui.accounts.is_tenant_admin) get past ``admin_required``. Login
 attempts are counted before the password is checked (waqti.password_attempts). A token's
 plaintext travels from the POST that created it to exactly one GET in a short-lived, signed,
 HttpOnly cookie scoped to that token's "issued" page, which deletes it and is sent with no-store:
@@ -34,11 +34,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tokens import services
-from tokens.activity import events_for_token, recent_requests_for_token
-from tokens.client_ip import client_ip
+from tokens.activity.log import events_for_token, recent_requests_for_token
 from tokens.models import ApiToken
-from tokens.settings_forms import SettingsLoginForm, TokenCreateForm, TokenRegenerateForm
-from tokens.user_services import is_tenant_admin
+from tokens.settings_ui.accounts import is_tenant_admin
+from tokens.settings_ui.forms import SettingsLoginForm, TokenCreateForm, TokenRegenerateForm
+from waqti.client_ip import client_ip
 from waqti.password_attempts import refused
 
 # The seed: "Rotate regularly - Regenerate tokens every 90 days".

@@ -1,17 +1,18 @@
 """Per-worker memo of rate-limit windows known to be spent, for 429s that cost no round trip.
 
-A window this worker saw spent (a count at or over its limit) is remembered until its reset,
-and ``tokens.middleware.ExhaustedWindowMiddleware`` refuses requests into it before DRF runs
-(they are not counted):
+A window this worker saw spent (counted up to its limit) is remembered until its reset, and the
+early refusal (``tokens.early_refusal``) refuses requests into it before DRF runs; they are not
+counted:
 
-* the per-IP failure window, keyed by (schema, ``failure_memo_key(ip)``): only tokens known
-  invalid (malformed, or ``tokens.lookup.known_invalid``); a token that may be valid takes the
-  normal path;
-* the tenant's plan window, keyed by (schema, ``PLAN_KEY``): tokens whose young cached snapshot
-  accepts the secret, without Redis or PostgreSQL. Accepted consequence: a token revoked in
-  ANOTHER process gets 429 instead of 401 until the window resets or its snapshot ages out (it
-  is refused either way, and ``token_touch`` never moves a revoked token's ``last_used_at``).
-  A revoke in this process gives 401 at once (``invalidate_tenant`` drops local snapshots).
+* the per-IP guard's window, keyed by (schema, ``tokens.ratelimit.guard.memo_key(ip)``): only
+  tokens known invalid (malformed, or ``tokens.lookup.known_invalid``); a token that may be
+  valid takes the normal path;
+* the tenant's plan window, keyed by (schema, ``tokens.ratelimit.plans.PLAN_KEY``): tokens whose
+  young cached snapshot accepts the secret, without Redis or PostgreSQL. Accepted consequence:
+  a token revoked in ANOTHER process gets 429 instead of 401 until the window resets or its
+  snapshot ages out (it is refused either way, and ``token_touch`` never moves a revoked token's
+  ``last_used_at``). A revoke in this process gives 401 at once (``invalidate_tenant`` drops
+  local snapshots).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from tokens.ratelimit import WindowUsage
+from tokens.ratelimit.counter import WindowUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,3 @@ class ExhaustedWindows:
 
 
 exhausted = ExhaustedWindows()
-
-
-def failure_memo_key(ip: str) -> str:
-    return f"ip:{ip}"

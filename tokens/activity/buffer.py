@@ -1,4 +1,4 @@
-"""API activity log: ``/api/v1`` requests buffered per worker, written to tenant schemas in batches.
+"""The activity log's writer: ``/api/v1`` requests buffered per worker, written in batches.
 
 Write path
     ``ApiActivityLogMiddleware`` turns each request into a ``LogEntry`` and appends it to the
@@ -10,8 +10,8 @@ Durability
     * Normal shutdown or restart (gunicorn's graceful stop, restart and reload on SIGTERM,
       SIGINT, SIGQUIT, SIGHUP; Ctrl-C or an autoreload of runserver; any ``sys.exit``):
       nothing is lost. ``shutdown()`` runs from ``atexit`` and from the gunicorn ``worker_exit``
-      hook (``tokens.gunicorn_hooks``); it stops the thread, which writes what is left, then
-      flushes once more.
+      hook (``tokens.activity.gunicorn_hooks``); it stops the thread, which writes what is left,
+      then flushes once more.
     * Hard kill (SIGKILL, gunicorn's kill after ``graceful_timeout``, the OOM killer, power loss;
       also SIGTERM to a bare Python process without a handler, which skips ``atexit``): the
       entries of the last flush interval, about one second, are lost. That is the price of
@@ -20,19 +20,20 @@ Durability
       at most ``WAQTI_ACTIVITY_BUFFER_MAX`` entries (about 1 KB each); beyond that the oldest are
       dropped and counted, and the count is logged (``waqti.activity``) at the next flush.
     * An entry the database refuses (a data or constraint error; capture already makes values
-      storable, ``tokens.activity_capture``) never takes its neighbours with it: the batch is
+      storable, ``tokens.activity.capture``) never takes its neighbours with it: the batch is
       split in halves and retried until each refused entry stands alone; only those are dropped,
       counted in ``rejected`` and logged once per flush and schema with their request ids.
 
 Wiring gunicorn (``gunicorn.conf.py``; the hook module is safe to import before Django)::
 
-    from tokens.gunicorn_hooks import worker_exit  # noqa: F401  (gunicorn finds hooks by name)
+    # gunicorn finds hooks by name
+    from tokens.activity.gunicorn_hooks import worker_exit  # noqa: F401
 
 Tests: under pytest no thread is started (``WAQTI_ACTIVITY_BACKGROUND_FLUSH``); they call
 ``buffer.flush()``, which writes in the calling thread's connection and transaction.
 
-What a request records (and how values are made storable): ``tokens.activity_capture``.
-Readers for the Settings page: ``recent_requests_for_token`` and ``events_for_token``.
+What a request records (and how values are made storable): ``tokens.activity.capture``.
+Reading and pruning the stored log: ``tokens.activity.log``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import (
@@ -59,33 +60,14 @@ from django.db import (
     connections,
     transaction,
 )
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
-# API_PREFIX and is_logged are re-exported: the middleware knows one module, tokens.activity.
-from tokens.activity_capture import API_PREFIX as API_PREFIX
-from tokens.activity_capture import LogEntry, entry_for
-from tokens.activity_capture import is_logged as is_logged
-from tokens.models import ApiRequestLog, TokenEvent
+from tokens.activity.capture import LogEntry, entry_for
+from tokens.activity.models import LOG_FIELDS, ApiRequestLog
 
 logger = logging.getLogger("waqti.activity")
 
-# LogEntry fields written by ``copy_rows``: the log's columns, all but the id.
-LOG_FIELDS = (
-    "occurred_at",
-    "token_id",
-    "token_name",
-    "method",
-    "path",
-    "query_string",
-    "status",
-    "duration_ms",
-    "ip_address",
-    "user_agent",
-    "request_id",
-)
 _row_of = operator.attrgetter(*LOG_FIELDS)
 # Errors caused by the values of some entry (PostgreSQL refused a value or a constraint, or
 # psycopg could not encode one): the batch is split until the entry stands alone.
@@ -350,70 +332,3 @@ def record_request(
 def shutdown() -> int:
     """Flush everything before the process exits (atexit does this too; safe to call twice)."""
     return buffer.stop()
-
-
-# --- reads (the API list and the Settings page) ------------------------------------------------
-
-
-def flush_pending() -> int:
-    """Write this process's queued entries now, so a reader sees a request it just made.
-
-    Other workers' entries arrive within their flush interval (about a second).
-    """
-    return buffer.flush()
-
-
-def api_logs(
-    *,
-    token_id: int | None = None,
-    status: int | None = None,
-    method: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> QuerySet[ApiRequestLog]:
-    """The current schema's log, newest first, narrowed by the given filters (bounds inclusive)."""
-    logs = ApiRequestLog.objects.order_by("-occurred_at", "-id")
-    if token_id is not None:
-        logs = logs.filter(token_id=token_id)
-    if status is not None:
-        logs = logs.filter(status=status)
-    if method is not None:
-        logs = logs.filter(method=method)
-    if since is not None:
-        logs = logs.filter(occurred_at__gte=since)
-    if until is not None:
-        logs = logs.filter(occurred_at__lte=until)
-    return logs
-
-
-def recent_requests_for_token(token_id: int, limit: int = 50) -> list[ApiRequestLog]:
-    """The token's latest ``limit`` requests in the current schema, newest first."""
-    flush_pending()
-    return list(api_logs(token_id=token_id)[:limit])
-
-
-def events_for_token(token_id: int) -> list[TokenEvent]:
-    """The token's lifecycle events (created, regenerated, revoked), newest first, with actors."""
-    return list(
-        TokenEvent.objects.filter(token_id=token_id)
-        .select_related("actor_user", "actor_token")
-        .order_by("-occurred_at", "-id")
-    )
-
-
-def api_logs_prune(
-    *, older_than_days: int, now: datetime | None = None, chunk_size: int = 10_000
-) -> int:
-    """Delete the current schema's entries older than ``older_than_days``; returns the count.
-
-    Deletes in chunks so a large backlog never holds one long lock on the table.
-    """
-    cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
-    stale = ApiRequestLog.objects.filter(occurred_at__lt=cutoff)
-    total = 0
-    while True:
-        ids = list(stale.values_list("pk", flat=True)[:chunk_size])
-        if not ids:
-            return total
-        deleted, _by_model = ApiRequestLog.objects.filter(pk__in=ids).delete()
-        total += deleted

@@ -9,22 +9,23 @@ cannot make PostgreSQL refuse the batch its neighbours are written in:
   length, its last character replaced by ``…`` so a reader sees it was cut.
 
 Ordinary values (ASCII without NUL, within the column) are returned as they are, after two
-C-speed checks. ``tokens.activity`` re-exports these names; the buffer and writer live there.
+C-speed checks. The buffer and writer: ``tokens.activity.buffer``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import CharField
 from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import get_public_schema_name
 
-from tokens.client_ip import client_ip
-from tokens.models import ApiRequestLog
+from tokens.activity.models import ApiRequestLog
+from tokens.models import ApiToken
 from tokens.secrets import MalformedToken, parse_bearer
+from waqti.client_ip import client_ip
 
 API_PREFIX = "/api/v1"
 UNLOGGED_PREFIXES = (API_PREFIX + "/schema/", API_PREFIX + "/docs/")
@@ -90,11 +91,6 @@ class LogEntry:
     user_agent: str
     request_id: str
 
-    def to_row(self) -> ApiRequestLog:
-        fields = asdict(self)
-        del fields["schema_name"]
-        return ApiRequestLog(**fields)
-
 
 def is_logged(request: HttpRequest) -> bool:
     """``/api/v1`` requests that reached a tenant (not the public host, not unknown hosts)."""
@@ -108,12 +104,15 @@ def is_logged(request: HttpRequest) -> bool:
 
 
 def _token_identity(request: HttpRequest) -> tuple[int | None, str]:
-    token = getattr(request, "api_token", None)
-    if token is not None:
-        return token.pk, token.name
-    if hasattr(request, "claimed_token_id"):  # authentication ran and refused
-        return request.claimed_token_id, ""
-    # No view authenticated (e.g. an unknown route): still say which token was presented.
+    """The token that made the request, or the id it claimed when it was refused.
+
+    The token step (DRF's authentication, or the early refusal) sets the token it accepted as
+    ``request.user``. ``type()``, not ``isinstance()``: on a request no token step ran for,
+    ``user`` is still Django's lazy session user, which ``isinstance()`` would load.
+    """
+    user = getattr(request, "user", None)
+    if type(user) is ApiToken:
+        return user.pk, user.name
     try:
         token_id, _secret = parse_bearer(request.META.get("HTTP_AUTHORIZATION"))
     except MalformedToken:

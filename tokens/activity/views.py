@@ -7,9 +7,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from tokens import activity
 from tokens.abilities import Ability
-from tokens.activity_serializers import (
+from tokens.activity import log as activity
+from tokens.activity.serializers import (
     HTTP_METHODS,
     ApiLogFilterSerializer,
     ApiRequestLogSerializer,

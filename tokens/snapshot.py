@@ -1,0 +1,96 @@
+"""An immutable copy of a token row, and which of its secrets a presented secret matches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tokens import secrets
+from tokens.models import ApiToken
+
+# The fields of ApiToken a snapshot gives views and services (``as_token``), in the model's order.
+TOKEN_FIELDS = ("id", "name", "abilities", "created_at", "expires_at", "last_used_at")
+
+
+@dataclass(frozen=True, slots=True)
+class SecretMatch:
+    """Which stored hash a presented secret matched, and whether under a previous key."""
+
+    field: str  # "secret_hash" or "previous_secret_hash"
+    under_fallback: bool = False
+
+
+CURRENT = SecretMatch("secret_hash")
+PREVIOUS = SecretMatch("previous_secret_hash")
+CURRENT_UNDER_FALLBACK = SecretMatch("secret_hash", under_fallback=True)
+PREVIOUS_UNDER_FALLBACK = SecretMatch("previous_secret_hash", under_fallback=True)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSnapshot:
+    """A token row as read at ``version`` of the tenant's tokens (``tokens.lookup``)."""
+
+    id: int
+    name: str
+    abilities: tuple[str, ...]
+    secret_hash: str
+    previous_secret_hash: str
+    previous_secret_valid_until: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    created_at: datetime
+    # The tenant's token version (raw) read before the row; None without the shared cache.
+    version: bytes | None
+    loaded_at: float
+
+    @classmethod
+    def from_row(cls, row: ApiToken, version: bytes | None, loaded_at: float) -> TokenSnapshot:
+        return cls(
+            id=row.pk,
+            name=row.name,
+            abilities=tuple(row.abilities),
+            secret_hash=row.secret_hash,
+            previous_secret_hash=row.previous_secret_hash,
+            previous_secret_valid_until=row.previous_secret_valid_until,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+            last_used_at=row.last_used_at,
+            created_at=row.created_at,
+            version=version,
+            loaded_at=loaded_at,
+        )
+
+    def match(self, secret: str, now: datetime) -> SecretMatch | None:
+        """Which hash ``secret`` matches if the token is usable now: its current secret, or the
+        previous one within its grace period; under the current key first (one HMAC when that
+        matches), then under each previous key (none without ``SECRET_KEY_FALLBACKS``)."""
+        if self.revoked_at is not None:
+            return None
+        if self.expires_at is not None and self.expires_at <= now:
+            return None
+        if secrets.secret_matches(secret, self.secret_hash):
+            return CURRENT
+        in_grace = (
+            self.previous_secret_valid_until is not None and now < self.previous_secret_valid_until
+        )
+        if in_grace and secrets.secret_matches(secret, self.previous_secret_hash):
+            return PREVIOUS
+        if secrets.secret_matches_fallback(secret, self.secret_hash):
+            return CURRENT_UNDER_FALLBACK
+        if in_grace and secrets.secret_matches_fallback(secret, self.previous_secret_hash):
+            return PREVIOUS_UNDER_FALLBACK
+        return None
+
+    def as_token(self) -> ApiToken:
+        """The token as views and services see it, as if just read from the database (only
+        ``TOKEN_FIELDS`` are loaded; a new instance per request, as they may change it)."""
+        values = (
+            self.id,
+            self.name,
+            list(self.abilities),
+            self.created_at,
+            self.expires_at,
+            self.last_used_at,
+        )
+        return ApiToken.from_db(None, TOKEN_FIELDS, values)
