@@ -21,32 +21,13 @@ PACKAGES = ("waqti", "tenancy", "tokens", "procurement", "demo")
 CONTRACTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
     "contracts"
 ]
-# What holds only with the other half of issue 12 (branch wt/r2): waqti.api.schema finding a
-# view's ability through a setting instead of importing tokens.permissions, IdempotencyKey moving
-# from procurement to waqti.api, and no private DRF/drf-spectacular names in waqti.api and
-# procurement. Strict xfails: once both branches are merged they pass, the run fails, and these
-# two sets are to be emptied.
-NEEDS_API_BRANCH_CONTRACTS: set[str] = {"waqti"}
-NEEDS_API_BRANCH_PACKAGES: set[str] = {"waqti", "procurement"}
 LINT = (
     "import sys; from importlinter.cli import lint_imports_command; "
     "sys.exit(lint_imports_command())"
 )
 
 
-def _contract_cases() -> Iterator[object]:
-    for contract in CONTRACTS:
-        marks = []
-        if contract["id"] in NEEDS_API_BRANCH_CONTRACTS:
-            marks.append(
-                pytest.mark.xfail(
-                    strict=True, reason="holds once wt/r2 (waqti.api imports no app) is merged"
-                )
-            )
-        yield pytest.param(contract["id"], id=contract["id"], marks=marks)
-
-
-@pytest.mark.parametrize("contract", list(_contract_cases()))
+@pytest.mark.parametrize("contract", [contract["id"] for contract in CONTRACTS])
 def test_import_contract_holds(contract: str) -> None:
     result = subprocess.run(
         [sys.executable, "-c", LINT, "--no-cache", "--no-logo", "--contract", contract],
@@ -160,16 +141,6 @@ def _private_uses(package: str) -> Iterator[str]:
                 yield f"{where}:{node.lineno}: {ast.unparse(node)}"
 
 
-def _package_cases() -> Iterator[object]:
-    for package in PACKAGES:
-        marks = []
-        if package in NEEDS_API_BRANCH_PACKAGES:
-            marks.append(
-                pytest.mark.xfail(strict=True, reason="DRF's and drf-spectacular's: fixed on wt/r2")
-            )
-        yield pytest.param(package, id=package, marks=marks)
-
-
-@pytest.mark.parametrize("package", list(_package_cases()))
+@pytest.mark.parametrize("package", PACKAGES)
 def test_no_private_name_of_a_dependency_is_used(package: str) -> None:
     assert list(_private_uses(package)) == []
