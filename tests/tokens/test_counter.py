@@ -18,7 +18,6 @@ from tokens.ratelimit.counter import (
     window_end,
 )
 
-needs_redis = pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs Redis (REDIS_URL)")
 MINUTE = Window("test.minute", 2, 60)
 DAY = Window("test.day", 3, 86_400)
 
@@ -91,7 +90,6 @@ def test_counters_of_two_tenants_never_meet(db, acme, globex, clock):
     connection.set_schema_to_public()
 
 
-@needs_redis
 def test_count_at_checks_the_version_and_counts_in_one_round_trip(db, acme, clock, redis_calls):
     with tenant_context(acme):
         counter_cache().set("test:version", 41, timeout=None)  # stored as its digits
@@ -117,7 +115,6 @@ def test_count_at_needs_redis_for_its_atomic_check(db, settings):
     assert counts(count([MINUTE], "k")) == [1]  # counted with Django's cache API instead
 
 
-@needs_redis
 def test_the_counters_redis_client_has_the_caches_server_and_timeouts(db, settings):
     settings.CACHES = {
         **settings.CACHES,

@@ -4,7 +4,6 @@ domain errors from services."""
 from __future__ import annotations
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
@@ -15,10 +14,6 @@ from tokens.models import ApiToken
 from tokens.services import Actor, token_create, token_regenerate
 from waqti.api.errors import api_exception_handler
 from waqti.errors import NotPermitted
-
-needs_token_cache = pytest.mark.skipif(
-    not django_settings.WAQTI_TOKEN_CACHE, reason="the plan memo needs the Redis token cache"
-)
 
 
 class CountingLimits(dict):
@@ -55,7 +50,6 @@ class TagMiddleware:
         return response
 
 
-@needs_token_cache
 @pytest.mark.parametrize("refusal", ["plan", "per-ip"])
 def test_every_middleware_applies_to_the_early_429(db, api, acme, clock, settings, refusal):
     """Django runs its own middleware on the early refusal: it answers in process_view, so a
