@@ -174,3 +174,10 @@ def test_the_api_and_its_swagger_page_have_no_policy(acme, api):
     assert "<script>" in docs.content.decode()  # Swagger UI's inline start-up script
     schema = api(acme).get("/api/v1/schema/")
     assert "Content-Security-Policy" not in schema
+
+
+def test_the_unprotected_swagger_page_keeps_no_token_in_the_browser(acme, api):
+    """With no CSP on /api/v1/docs/, a pasted token must not be persisted in localStorage."""
+    body = api(acme).get("/api/v1/docs/").content.decode()
+    assert '"persistAuthorization": false' in body
+    assert '"persistAuthorization": true' not in body

@@ -131,7 +131,8 @@ def token_regenerate(
 
 
 def token_revoke(*, token: ApiToken, actor: Actor) -> ApiToken:
-    """Revoke a token; it fails with 401 on its very next use, in every server process."""
+    """Revoke a token; it fails with 401 on its next use in every server process once the
+    tenant's token version has changed (within 30 s if Redis cannot be written now)."""
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().get(pk=token.pk)
         if token.revoked_at is None:

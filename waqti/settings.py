@@ -358,7 +358,8 @@ SPECTACULAR_SETTINGS = {
     # No badge fetched from validator.swagger.io: the docs page calls no other host.
     "SWAGGER_UI_SETTINGS": {
         "deepLinking": True,
-        "persistAuthorization": True,
+        # No CSP on /api/ (Swagger UI needs inline code), so no token kept in localStorage.
+        "persistAuthorization": False,
         "validatorUrl": None,
     },
 }
