@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import redis.connection
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection
@@ -193,3 +194,19 @@ def forbidden(ability: str) -> dict[str, Any]:
         "message": "This action is unauthorized.",
         "errors": {"ability": [f"Token does not have '{ability}' ability"]},
     }
+
+
+@pytest.fixture
+def redis_calls(monkeypatch):
+    """Counts Redis round trips (every command sent on any connection)."""
+    calls = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def send_packed_command(conn, command, check_health=True):
+        calls.append(command)
+        return original(conn, command, check_health)
+
+    monkeypatch.setattr(
+        redis.connection.AbstractConnection, "send_packed_command", send_packed_command
+    )
+    return calls

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -28,14 +27,6 @@ LOG_FIELDS = [
     "request_id",
 ]
 INVALID = "The given data was invalid."
-
-
-@pytest.fixture(autouse=True)
-def _empty_buffer() -> Iterator[None]:
-    """Other test modules make API requests without flushing; start and end with none queued."""
-    activity_buffer.discard()
-    yield
-    activity_buffer.discard()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -28,14 +28,6 @@ from tokens.activity.buffer import ActivityBuffer
 from tokens.activity.buffer import buffer as activity_buffer
 from tokens.activity.gunicorn_hooks import worker_exit
 from tokens.models import ApiRequestLog
-
-
-@pytest.fixture(autouse=True)
-def _empty_buffer() -> Iterator[None]:
-    """Other test modules make API requests without flushing; start and end with none queued."""
-    activity_buffer.discard()
-    yield
-    activity_buffer.discard()
 
 
 def in_fresh_connection(work: Callable[[], Any]) -> Any:

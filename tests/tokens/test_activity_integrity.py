@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,6 +13,7 @@ from django_tenants.utils import tenant_context
 
 from tenancy.models import Tenant
 from tests.helpers import issue_token
+from tests.tokens.activity_helpers import entry as log_entry
 from tokens.activity.buffer import ActivityBuffer
 from tokens.activity.buffer import buffer as activity_buffer
 from tokens.activity.capture import REPLACEMENT, TRUNCATED, LogEntry, storable
@@ -34,13 +33,6 @@ HOSTILE: list[tuple[str, str | None, dict[str, str]]] = [
     ("/api/v1/me", None, {"X-Request-ID": "r" * 500}),  # replaced by a generated id
     ("/api/v1/me%ED%A0%80", "%ED%A0%80=%00", {}),  # percent-encoded forms stay as they came
 ]
-
-
-@pytest.fixture(autouse=True)
-def _empty_buffer() -> Iterator[None]:
-    activity_buffer.discard()
-    yield
-    activity_buffer.discard()
 
 
 def send(tenant_host: str, path: str, query_string: str | None, headers: dict[str, str]) -> int:
@@ -137,22 +129,7 @@ def test_storable_returns_ordinary_values_untouched():
 
 
 def entry(request_id: str, **fields: Any) -> LogEntry:
-    values: dict[str, Any] = {
-        "schema_name": "t_acme_corp",
-        "occurred_at": datetime(2025, 1, 1, 10, 0, tzinfo=UTC),
-        "token_id": 7,
-        "token_name": "ERP",
-        "method": "GET",
-        "path": "/api/v1/vendors",
-        "query_string": "",
-        "status": 200,
-        "duration_ms": 4.5,
-        "ip_address": "10.0.0.1",
-        "user_agent": "erp/1.0",
-        "request_id": request_id,
-    }
-    values.update(fields)
-    return LogEntry(**values)
+    return log_entry(request_id=request_id, **fields)
 
 
 def test_entries_the_database_refuses_are_dropped_alone_and_logged_once(db, acme, globex, caplog):

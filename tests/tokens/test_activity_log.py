@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -18,14 +16,6 @@ from tokens.models import ApiToken
 from tokens.services import Actor, token_regenerate, token_revoke
 
 SECRET = "A" * 40
-
-
-@pytest.fixture(autouse=True)
-def _empty_buffer() -> Iterator[None]:
-    """Other test modules make API requests without flushing; start and end with none queued."""
-    activity_buffer.discard()
-    yield
-    activity_buffer.discard()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import redis.connection
 from django.conf import settings as django_settings
 from django.db import connection
 from django_tenants.utils import tenant_context
@@ -20,22 +19,6 @@ from tokens.ratelimit.counter import (
 
 MINUTE = Window("test.minute", 2, 60)
 DAY = Window("test.day", 3, 86_400)
-
-
-@pytest.fixture
-def redis_calls(monkeypatch):
-    """Counts Redis round trips (every command sent on any connection)."""
-    calls = []
-    original = redis.connection.AbstractConnection.send_packed_command
-
-    def send_packed_command(conn, command, check_health=True):
-        calls.append(command)
-        return original(conn, command, check_health)
-
-    monkeypatch.setattr(
-        redis.connection.AbstractConnection, "send_packed_command", send_packed_command
-    )
-    return calls
 
 
 def counts(usages) -> list[int]:

@@ -7,7 +7,6 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-import redis.connection
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -22,22 +21,6 @@ from tokens.ratelimit.memo import ExhaustedWindow, ExhaustedWindows, exhausted
 from tokens.services import Actor, token_revoke
 
 REQUEST_ID = "early-429-check"
-
-
-@pytest.fixture
-def redis_calls(monkeypatch):
-    """Counts Redis round trips (every command sent on any connection)."""
-    calls = []
-    original = redis.connection.AbstractConnection.send_packed_command
-
-    def send_packed_command(conn, command, check_health=True):
-        calls.append(command)
-        return original(conn, command, check_health)
-
-    monkeypatch.setattr(
-        redis.connection.AbstractConnection, "send_packed_command", send_packed_command
-    )
-    return calls
 
 
 @pytest.fixture(autouse=True)
