@@ -25,6 +25,7 @@ from django_tenants.utils import get_public_schema_name
 from tokens.activity.models import ApiRequestLog
 from tokens.models import ApiToken
 from tokens.secrets import MalformedToken, parse_bearer
+from waqti.api.parsers import UNSTORABLE_TEXT
 from waqti.client_ip import client_ip
 
 API_PREFIX = "/api/v1"
@@ -40,7 +41,6 @@ _SECRET_PARAM = re.compile(
     r"|auth|bearer)=[^&]*",
     re.IGNORECASE,
 )
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _column_length(name: str) -> int:
@@ -60,7 +60,7 @@ MAX_TOKEN_NAME, MAX_METHOD, MAX_PATH, MAX_QUERY, MAX_USER_AGENT, MAX_REQUEST_ID 
 def storable(text: str, max_length: int) -> str:
     """``text`` as PostgreSQL can store it in a ``varchar(max_length)`` (rule: module docstring)."""
     if not text.isascii():
-        text = _UNSTORABLE.sub(REPLACEMENT, text)
+        text = UNSTORABLE_TEXT.sub(REPLACEMENT, text)
     elif "\x00" in text:
         text = text.replace("\x00", REPLACEMENT)
     if len(text) > max_length:

@@ -21,7 +21,7 @@ MAX_DEPTH = 32
 
 # What PostgreSQL cannot store in text (NUL) and what UTF-8 cannot encode (lone surrogates).
 # Both can only enter a JSON document as ``\u`` escapes: raw ones are invalid JSON or UTF-8.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 class JsonParser(parsers.JSONParser):
@@ -89,7 +89,7 @@ def _first_unstorable(data: Any) -> tuple[str, str] | None:
                 message = _unstorable(key)
                 if message is not None:
                     # The key itself cannot be written back in the answer as it was sent.
-                    return _UNSTORABLE.sub("\ufffd", name), message
+                    return UNSTORABLE_TEXT.sub("\ufffd", name), message
                 entries.append((name, child))
             pending.extend(reversed(entries))
         elif isinstance(value, list):
@@ -102,7 +102,7 @@ def _first_unstorable(data: Any) -> tuple[str, str] | None:
 
 def _unstorable(text: str) -> str | None:
     """The message a field validator gives for ``text``, or None when it can be stored."""
-    found = _UNSTORABLE.search(text)
+    found = UNSTORABLE_TEXT.search(text)
     if found is None:
         return None
     if found.group() == "\x00":
