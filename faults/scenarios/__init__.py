@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from faults.report import Row
-from faults.scenarios import baseline
+from faults.scenarios import baseline, postgres_restarted
 
 SCENARIOS: dict[str, Callable[[bool], Row]] = {
     "baseline": baseline.run,
+    "postgres_restarted": postgres_restarted.run,
 }
 # The fast ones also run as tests in CI (tests/faults/), each bounded in time.
-FAST = frozenset({"baseline"})
+FAST = frozenset({"baseline", "postgres_restarted"})
