@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import http.client
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -18,10 +14,7 @@ import psutil
 import psycopg
 
 from faults.database import DATABASE, api_environment, prepared
-from faults.servers import PrivatePostgres, PrivateRedis, ServerStartError, free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-READY_SECONDS = 60.0
+from faults.servers import Gunicorn, PrivatePostgres, PrivateRedis
 
 
 class Stack:
@@ -57,7 +50,7 @@ class Stack:
         self.access_log = self.folder / "access.log"
         self.redis: PrivateRedis
         self.postgres: PrivatePostgres
-        self.process: subprocess.Popen[bytes] | None = None
+        self.gunicorn: Gunicorn | None = None
         self.port = 0
         self.admin_token = ""
         self.schema = ""
@@ -95,43 +88,18 @@ class Stack:
         self.close()
 
     def _start_gunicorn(self) -> None:
-        self.port = free_port()
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-c",
-                    "python:waqti.gunicorn_conf",
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                    "--no-control-socket",  # a path shared by every gunicorn of the user
-                    "--access-logfile",
-                    str(self.access_log),
-                    "waqti.wsgi:application",
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + READY_SECONDS
-        while not self._healthy():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise ServerStartError(f"gunicorn did not become ready:\n{self.log_text()[-3000:]}")
-            time.sleep(0.2)
+        self.gunicorn = Gunicorn(
+            self.env,
+            ["-c", "python:waqti.gunicorn_conf", "--access-logfile", str(self.access_log)],
+            self.log,
+        )
+        self.gunicorn.start()
+        self.port = self.gunicorn.port
 
-    def _healthy(self) -> bool:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-        try:
-            conn.request("GET", "/health", headers={"Host": "localhost"})
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            conn.close()
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """gunicorn's master process while it runs."""
+        return self.gunicorn.process if self.gunicorn else None
 
     def server_pids(self) -> tuple[int, list[int]]:
         """gunicorn's master and its current workers."""
@@ -155,14 +123,8 @@ class Stack:
         redis_server = getattr(self, "redis", None)
         if redis_server is not None:
             redis_server.thaw()  # workers flushing on their way out must not wait on it
-        if self.process is not None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=35)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+        if self.gunicorn is not None:
+            self.gunicorn.stop()
         for server in (getattr(self, "redis", None), getattr(self, "postgres", None)):
             if server is not None:
                 server.close()
