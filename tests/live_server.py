@@ -98,17 +98,25 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(
-    env: dict[str, str], *, workers: int, threads: int = 1, port: int | None = None
+    env: dict[str, str],
+    *,
+    workers: int,
+    threads: int = 1,
+    port: int | None = None,
+    production_config: bool = False,
 ) -> Iterator[int]:
     """Run gunicorn with ``workers`` processes (of ``threads`` threads each); yield its port once
-    /health answers."""
+    /health answers. ``production_config``: with the image's ``waqti/gunicorn_conf.py`` under
+    the options given here (loopback bind, workers, threads)."""
     port = port or free_port()
+    config = ["--config", "python:waqti.gunicorn_conf"] if production_config else []
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
             "waqti.wsgi:application",
+            *config,
             "--workers",
             str(workers),
             "--threads",

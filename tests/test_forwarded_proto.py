@@ -57,9 +57,7 @@ def test_a_trusted_proxy_saying_https_makes_the_request_secure(
     assert response["Strict-Transport-Security"] == HSTS
 
 
-def test_a_trusted_proxy_saying_http_or_nothing_is_redirected(
-    acme: Tenant, production_https: None
-):
+def test_a_trusted_proxy_saying_http_or_nothing_is_redirected(acme: Tenant, production_https: None):
     for headers in ({"X-Forwarded-Proto": "http"}, {}):
         response = get_me("10.1.2.3", **headers)
         assert response.status_code == 301, headers
@@ -74,9 +72,7 @@ def test_no_trusted_proxy_configured_means_nobody_is_believed(
     assert response.status_code == 301
 
 
-def test_a_secure_connection_stays_secure_without_any_header(
-    acme: Tenant, production_https: None
-):
+def test_a_secure_connection_stays_secure_without_any_header(acme: Tenant, production_https: None):
     """Dropping the header falls back to the connection's own scheme, never to plain HTTP."""
     response = Client().get(
         "/api/v1/me", HTTP_HOST="acme.localhost", REMOTE_ADDR="203.0.113.9", secure=True
