@@ -8,7 +8,7 @@ nginx listens on 127.0.0.2 and connects to gunicorn from 127.0.0.3 (the one trus
 clients connect from 127.0.0.7, .8 and .9; 127.0.0.1 and 127.0.0.5 reach gunicorn directly.
 
 The certificate is made with the openssl command line (the ``cryptography`` package is not a
-dependency of the project). About 30 s, most of it migrating the throwaway database.
+dependency of the project). About 50 s, most of it migrating the throwaway database.
 """
 
 from __future__ import annotations
