@@ -93,14 +93,29 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 @contextlib.contextmanager
 def gunicorn(
-    env: dict[str, str], *, workers: int, threads: int = 1, port: int | None = None
+    env: dict[str, str],
+    *,
+    workers: int,
+    threads: int = 1,
+    port: int | None = None,
+    production_config: bool = False,
 ) -> Iterator[int]:
     """Run gunicorn with ``workers`` processes (of ``threads`` threads each); yield its port once
-    /health answers."""
+    /health answers. ``production_config``: with the image's ``waqti/gunicorn_conf.py`` under
+    the options given here (loopback bind, workers, threads)."""
+    config = ["--config", "python:waqti.gunicorn_conf"] if production_config else []
     with tempfile.TemporaryDirectory(prefix="waqti-gunicorn-") as folder:
         server = Gunicorn(
             env,
-            ["--workers", str(workers), "--threads", str(threads), "--log-level", "warning"],
+            [
+                *config,
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--log-level",
+                "warning",
+            ],
             Path(folder) / "server.log",
             port,
         )

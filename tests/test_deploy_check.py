@@ -6,10 +6,13 @@ import os
 import re
 import secrets
 import shlex
+from typing import Any
 
+import yaml
 from django.conf import settings
 
 from tests.live_server import ROOT, run_manage
+from waqti.client_ip import parse_trusted_proxies
 
 # Secrets compose must be given: each is interpolated as ${NAME:?...}, never with a default.
 COMPOSE_SECRETS = ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
@@ -92,3 +95,62 @@ def test_documents_cite_test_files_that_exist():
         text = (ROOT / document).read_text()
         for cited in re.findall(r"tests/[\w/]+\.py", text):
             assert (ROOT / cited).is_file(), f"{document} cites {cited}, which does not exist"
+
+
+# --- HTTPS in front: the proxy service and its network ---------------------------------------
+
+
+def compose_services() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def compose_default(value: str) -> str:
+    """``${NAME:-default}`` -> default."""
+    match = re.fullmatch(r"\$\{\w+:-([^}]*)\}", value)
+    assert match is not None, value
+    return match.group(1)
+
+
+def test_compose_publishes_only_the_tls_proxy():
+    compose = compose_services()
+    services = compose["services"]
+    published = {name: service.get("ports") for name, service in services.items()}
+    assert published == {
+        "postgres": None,
+        "redis": None,
+        "migrate": None,
+        "web": None,
+        "proxy": ["80:80", "443:443"],
+    }
+    assert services["proxy"]["image"].startswith("nginx:")
+    assert services["proxy"]["networks"] == ["edge"]
+    assert set(services["web"]["networks"]) == {"default", "edge"}
+
+
+def test_compose_trusts_exactly_the_proxys_network():
+    compose = compose_services()
+    (subnet,) = [entry["subnet"] for entry in compose["networks"]["edge"]["ipam"]["config"]]
+    web_env = compose["services"]["web"]["environment"]
+    assert compose_default(web_env["WAQTI_TRUSTED_PROXIES"]) == subnet
+    assert parse_trusted_proxies(subnet)  # a range the server accepts at start
+
+
+def test_compose_proxy_runs_the_tested_nginx_config_with_the_apis_body_limit():
+    """The file tests/test_https_proxy.py runs is the one compose mounts, and nginx's body limit
+    is the API's (one variable, one default: settings' own)."""
+    services = compose_services()["services"]
+    proxy = services["proxy"]
+    assert (
+        "./deploy/nginx/waqti.conf.template:/etc/nginx/templates/default.conf.template:ro"
+        in proxy["volumes"]
+    )
+    assert "./deploy/tls:/etc/nginx/tls:ro" in proxy["volumes"]
+    for env in (proxy["environment"], services["web"]["environment"]):
+        assert compose_default(env["WAQTI_MAX_BODY_BYTES"]) == str(
+            settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        )
+    assert proxy["environment"]["NGINX_ENVSUBST_FILTER"] == "WAQTI_"
+    template = (ROOT / "deploy" / "nginx" / "waqti.conf.template").read_text()
+    assert "client_max_body_size ${WAQTI_MAX_BODY_BYTES};" in template
+    assert set(re.findall(r"\$\{(\w+)\}", template)) == {"WAQTI_MAX_BODY_BYTES"}
+    assert "deploy/tls/" in (ROOT / ".dockerignore").read_text().split()

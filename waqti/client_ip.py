@@ -84,6 +84,13 @@ def _trusted(address: Address, trusted: Sequence[Network]) -> bool:
     return any(address in network for network in trusted)
 
 
+def is_trusted_proxy(remote_addr: str, trusted: tuple[Network, ...]) -> bool:
+    """Whether a connection from ``remote_addr`` came from a proxy in the ``trusted`` ranges;
+    False for an unparsable address."""
+    address = parse_address(remote_addr)
+    return address is not None and _trusted(address, trusted)
+
+
 def forwarded_client(remote_addr: str, forwarded_for: str, trusted: tuple[Network, ...]) -> str:
     """The client address of a request that arrived from ``remote_addr`` carrying
     ``X-Forwarded-For: forwarded_for``, given the ``trusted`` proxy ranges.

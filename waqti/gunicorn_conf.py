@@ -15,6 +15,10 @@ timeout = 30
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
+# gunicorn believes no forwarding header (by default X-Forwarded-Proto from 127.0.0.1 would set
+# wsgi.url_scheme): Django decides the scheme, from WAQTI_TRUSTED_PROXIES only
+# (waqti/forwarded_proto.py), and the client address (waqti/client_ip.py).
+forwarded_allow_ips = ""
 
 # Flush the worker's buffered activity-log entries when it exits (also on max_requests recycling).
 from tokens.activity.gunicorn_hooks import worker_exit  # noqa: E402, F401

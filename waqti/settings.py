@@ -88,6 +88,8 @@ TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-Proto only from WAQTI_TRUSTED_PROXIES (SECURE_PROXY_SSL_HEADER below).
+    "waqti.forwarded_proto.TrustedForwardedProtoMiddleware",
     "waqti.api.request_id.RequestIdMiddleware",
     "tenancy.middleware.TenantHostMiddleware",
     "tokens.activity.middleware.ApiActivityLogMiddleware",
@@ -260,6 +262,7 @@ except ValueError:
     DATA_UPLOAD_MAX_MEMORY_SIZE = 0
 if DATA_UPLOAD_MAX_MEMORY_SIZE < 1024:
     raise ImproperlyConfigured("WAQTI_MAX_BODY_BYTES must be an integer of at least 1024.")
+# Believed only from WAQTI_TRUSTED_PROXIES: waqti/forwarded_proto.py drops it from anyone else.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_flag("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^health$"]
