@@ -32,8 +32,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from faults.servers import free_port
 from tests.helpers import UNAUTHENTICATED
-from tests.live_server import ROOT, free_port, gunicorn, manage, server_env, throwaway_database
+from tests.live_server import ROOT, gunicorn, manage, server_env, throwaway_database
 
 pytestmark = pytest.mark.slow
 
