@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from faults.report import Row
-from faults.scenarios import baseline
+from faults.scenarios import baseline, redis_frozen
 
 SCENARIOS: dict[str, Callable[[bool], Row]] = {
     "baseline": baseline.run,
+    "redis_frozen": redis_frozen.run,
 }
 # The fast ones also run as tests in CI (tests/faults/), each bounded in time.
-FAST = frozenset({"baseline"})
+FAST = frozenset({"baseline", "redis_frozen"})
