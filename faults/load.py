@@ -64,10 +64,9 @@ class LoadResult:
         return sum(1 for s in self.window(t0, t1) if s.status != NO_ANSWER and not s.json_body)
 
     def timeline(self) -> list[dict[str, Any]]:
-        """One entry per second of the run: its start (seconds into the run), requests, statuses."""
+        """One entry per whole second of the run: seconds into the run, requests, statuses, p50."""
         rows = []
-        second = 0
-        while self.started + second < self.finished:
+        for second in range(round(self.finished - self.started)):
             t0 = self.started + second
             rows.append(
                 {
@@ -77,7 +76,6 @@ class LoadResult:
                     "p50_ms": round(self.p50(t0, t0 + 1) * 1000, 1),
                 }
             )
-            second += 1
         return rows
 
 

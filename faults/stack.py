@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import http.client
-import json
-import os
-import secrets
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -20,18 +13,15 @@ from typing import Any
 import psutil
 import psycopg
 
-from bench.config import RAISED_LIMITS
-from faults.servers import PrivatePostgres, PrivateRedis, ServerStartError, free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-DATABASE = "waqti"
-READY_SECONDS = 60.0
+from faults.database import DATABASE, api_environment, prepared
+from faults.servers import Gunicorn, PrivatePostgres, PrivateRedis
 
 
 class Stack:
     """The API as production runs it, on servers of its own: ``with Stack(workers=4) as stack:``
-    starts a PrivatePostgres (migrated, one enterprise tenant at ``host`` with limits raised far
-    above any load, ``orders`` seeded purchase orders, ``admin_token`` holding every ability), a
+    starts a PrivatePostgres holding a copy of the prepared database (faults/database.py: one
+    enterprise tenant at ``host`` with limits raised far above any load, ``orders`` seeded
+    purchase orders, ``admin_token`` holding every ability; Redis starts empty), a
     PrivateRedis (``redis_args`` added to its command line) and gunicorn with
     ``-c python:waqti.gunicorn_conf`` and ``DJANGO_DEBUG=0`` on a free loopback port
     (``base_url``), ``WEB_CONCURRENCY=workers``; ``env`` adds or overrides the servers'
@@ -60,7 +50,7 @@ class Stack:
         self.access_log = self.folder / "access.log"
         self.redis: PrivateRedis
         self.postgres: PrivatePostgres
-        self.process: subprocess.Popen[bytes] | None = None
+        self.gunicorn: Gunicorn | None = None
         self.port = 0
         self.admin_token = ""
         self.schema = ""
@@ -72,25 +62,17 @@ class Stack:
 
     def __enter__(self) -> Stack:
         try:
-            self.postgres = PrivatePostgres()
-            with psycopg.connect(self.postgres.url(), autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{DATABASE}"')  # a constant, not input
+            database = prepared(self.slug, self.host, self.orders)
+            self.admin_token, self.schema = database.token, database.schema
+            self.postgres = PrivatePostgres(copy_of=database.data)
             self.redis = PrivateRedis(self.redis_args)
             self.redis.start()
-            self.env = self._environment()
-            prepared = subprocess.run(
-                [sys.executable, "-m", "faults.prepare", self.slug, self.host, str(self.orders)],
-                cwd=ROOT,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
+            self.env = api_environment(
+                self.postgres.url(DATABASE),
+                self.redis.url,
+                database.secret_key,
+                {"WEB_CONCURRENCY": str(self.workers), **self.extra_env},
             )
-            if prepared.returncode != 0:
-                raise ServerStartError(f"faults.prepare failed:\n{prepared.stderr[-3000:]}")
-            facts = json.loads(prepared.stdout.strip().splitlines()[-1])
-            self.admin_token, self.schema = facts["token"], facts["schema"]
             self._start_gunicorn()
         except BaseException:
             self.close()
@@ -105,60 +87,19 @@ class Stack:
     ) -> None:
         self.close()
 
-    def _environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-        env.update(
-            DJANGO_SETTINGS_MODULE="waqti.settings",
-            DATABASE_URL=self.postgres.url(DATABASE),
-            REDIS_URL=self.redis.url,
-            DJANGO_DEBUG="0",
-            DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
-            DJANGO_SECURE_SSL_REDIRECT="0",
-            DJANGO_ALLOWED_HOSTS=".localhost,localhost,127.0.0.1",
-            WAQTI_RATE_LIMITS=json.dumps(RAISED_LIMITS),
-            WEB_CONCURRENCY=str(self.workers),
-            PYTHONUNBUFFERED="1",
-        )
-        env.update(self.extra_env)
-        return env
-
     def _start_gunicorn(self) -> None:
-        self.port = free_port()
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-c",
-                    "python:waqti.gunicorn_conf",
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                    "--access-logfile",
-                    str(self.access_log),
-                    "waqti.wsgi:application",
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + READY_SECONDS
-        while not self._healthy():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise ServerStartError(f"gunicorn did not become ready:\n{self.log_text()[-3000:]}")
-            time.sleep(0.2)
+        self.gunicorn = Gunicorn(
+            self.env,
+            ["-c", "python:waqti.gunicorn_conf", "--access-logfile", str(self.access_log)],
+            self.log,
+        )
+        self.gunicorn.start()
+        self.port = self.gunicorn.port
 
-    def _healthy(self) -> bool:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-        try:
-            conn.request("GET", "/health", headers={"Host": "localhost"})
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            conn.close()
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """gunicorn's master process while it runs."""
+        return self.gunicorn.process if self.gunicorn else None
 
     def server_pids(self) -> tuple[int, list[int]]:
         """gunicorn's master and its current workers."""
@@ -182,14 +123,8 @@ class Stack:
         redis_server = getattr(self, "redis", None)
         if redis_server is not None:
             redis_server.thaw()  # workers flushing on their way out must not wait on it
-        if self.process is not None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=35)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+        if self.gunicorn is not None:
+            self.gunicorn.stop()
         for server in (getattr(self, "redis", None), getattr(self, "postgres", None)):
             if server is not None:
                 server.close()

@@ -7,14 +7,14 @@ import http.client
 import os
 import subprocess
 import sys
-import time
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 from django.conf import settings
 
-from faults.servers import free_port
+from faults.servers import Gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,49 +97,18 @@ def gunicorn(
 ) -> Iterator[int]:
     """Run gunicorn with ``workers`` processes (of ``threads`` threads each); yield its port once
     /health answers."""
-    port = port or free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "waqti.wsgi:application",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(
-                    f"gunicorn exited: {process.stderr.read() if process.stderr else ''}"
-                )
-            with contextlib.suppress(OSError):
-                status, _, _ = request(port, "GET", "/health", host="localhost")
-                if status == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise AssertionError("gunicorn did not answer /health within 60 s")
-            time.sleep(0.2)
-        yield port
-    finally:
-        process.terminate()
+    with tempfile.TemporaryDirectory(prefix="waqti-gunicorn-") as folder:
+        server = Gunicorn(
+            env,
+            ["--workers", str(workers), "--threads", str(threads), "--log-level", "warning"],
+            Path(folder) / "server.log",
+            port,
+        )
+        server.start()
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            yield server.port
+        finally:
+            server.stop()
 
 
 def request(
