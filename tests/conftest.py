@@ -22,6 +22,7 @@ from tenancy.services import tenant_create
 from tokens.activity.buffer import buffer as activity_buffer
 from tokens.lookup import token_cache
 from tokens.services import Actor, token_create
+from waqti.redis_cache import breaker as redis_breaker
 
 TEST_TENANTS = [
     # slug, name, host, plan
@@ -54,9 +55,11 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_state(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test starts on the public schema with empty caches (counters, hosts, tokens)."""
+    """Every test starts on the public schema with empty caches (counters, hosts, tokens) and
+    the Redis circuit breaker closed."""
     if "db" in request.fixturenames or "transactional_db" in request.fixturenames:
         connection.set_schema_to_public()
+    redis_breaker.reset()
     cache.clear()
     token_cache.clear()
     activity_buffer.discard()

@@ -10,6 +10,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from waqti import redis_cache
+
 logger = logging.getLogger("waqti.health")
 
 
@@ -30,8 +32,9 @@ def _cache_ok() -> bool:
         ok = cache.get(key) == "ok"
         cache.delete(key)
         return ok
-    except Exception:
-        logger.exception("health: cache check failed")
+    except Exception as exc:
+        if not redis_cache.unreachable(exc):  # the Redis breaker logs those, once per outage
+            logger.exception("health: cache check failed")
         return False
 
 

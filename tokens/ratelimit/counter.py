@@ -25,11 +25,14 @@ On Redis: one call of a Lua script, which also checks a version key when asked (
 ``read_raw`` reads such a key as the script sees it). The redis-py client is this module's own,
 built from the cache's ``LOCATION`` and ``OPTIONS`` (the same server and timeouts as Django's
 cache), once per process and configuration: Django's RedisCache builds a new redis-py client
-object for every call, which costs more than the round trip itself. On any other cache (the
-process-local cache without ``REDIS_URL``): Django's public ``add`` and ``incr``, one window
-after the other, atomic within the process.
+object for every call, which costs more than the round trip itself. Its calls go through the
+process's Redis circuit breaker (``waqti.redis_cache.call``), as the cache's do. On any other
+cache (the process-local cache without ``REDIS_URL``): Django's public ``add`` and ``incr``, one
+window after the other, atomic within the process.
 
-Redis unreachable: callers get None and serve without limits; one ERROR is logged per outage.
+Redis unreachable (or skipped by the breaker): callers get None and serve without limits; the
+breaker logs the outage once per process. Any other failure of the counter (an error Redis
+answers with) is logged once per incident here (``CacheOutage``).
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
 from django.utils.module_loading import import_string
 from redis.commands.core import Script
+
+from waqti import redis_cache
 
 logger = logging.getLogger("waqti.ratelimit")
 
@@ -141,7 +146,8 @@ def counter_cache() -> BaseCache:
 
 
 class CacheOutage:
-    """Logs a cache outage once per incident instead of once per request."""
+    """Logs a counter failure once per incident instead of once per request (an unreachable
+    Redis is logged by the breaker, ``waqti.redis_cache``)."""
 
     def __init__(self) -> None:
         self.active = False
@@ -149,12 +155,12 @@ class CacheOutage:
     def failed(self, exc: Exception) -> None:
         if not self.active:
             self.active = True
-            logger.error("rate-limit cache unreachable, limits skipped until it recovers: %s", exc)
+            logger.error("rate-limit counter failed, limits skipped until it works: %s", exc)
 
     def recovered(self) -> None:
         if self.active:
             self.active = False
-            logger.warning("rate-limit cache reachable again, limits enforced")
+            logger.warning("rate-limit counter works again, limits enforced")
 
 
 outage = CacheOutage()
@@ -215,7 +221,7 @@ def _count_in_redis(
         keys.append(cache.make_key(counter_key(window, key, end)))
         args += [window.limit, window.period + EXPIRY_MARGIN_SECONDS]
         resets.append(end + 1)
-    counts = script(keys=keys, args=args)
+    counts = redis_cache.call(script, keys=keys, args=args)
     if counts is None:
         return None
     return [
@@ -260,8 +266,9 @@ def count(windows: Sequence[Window], key: str) -> list[WindowUsage] | None:
             usages = _count_in_cache(windows, key)
         else:
             usages = _count_in_redis(script, windows, key, version_key="", version=b"")
-    except Exception as exc:  # redis errors, socket errors: fail open, loudly
-        outage.failed(exc)
+    except Exception as exc:  # redis errors, socket errors: fail open, loudly (once)
+        if not redis_cache.unreachable(exc):
+            outage.failed(exc)
         return None
     outage.recovered()
     return usages
@@ -279,7 +286,7 @@ def read_raw(key: str) -> bytes | None:
     if script is None:
         value = cache.get(key)
         return None if value is None else str(value).encode()
-    return script.registered_client.get(cache.make_key(key))
+    return redis_cache.call(script.registered_client.get, cache.make_key(key))
 
 
 def count_at(
