@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from tenancy.resolver import resolver
@@ -32,7 +33,9 @@ class TenantHostMiddleware(TenantMainMiddleware):
         except DatabaseError as exc:  # a host not cached yet, while PostgreSQL is unreachable
             if not is_database_unavailable(exc):
                 raise
-            return service_unavailable(request, exc)
+            # Before LocaleMiddleware: in English, not in the last request's language.
+            with translation.override(None):
+                return service_unavailable(request, exc)
         if tenant is None:
             return unknown_host_response(hostname)
         tenant.domain_url = hostname
