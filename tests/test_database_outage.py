@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -155,7 +156,9 @@ def test_outage_every_path_needing_the_database_is_503_and_cached_me_is_served(a
 
     # Logged once, as one line, without a traceback; nothing from django.request.
     assert len(incident_lines(incident_log)) == 1
-    assert incident_lines(incident_log)[0].startswith("database unavailable (OperationalError: ")
+    assert incident_lines(incident_log)[0].startswith(
+        f"database unavailable in pid {os.getpid()} (OperationalError: "
+    )
     assert not [r for r in incident_log.records if r.name == "django.request"]
     assert not [r for r in incident_log.records if r.exc_info]
 
@@ -171,7 +174,7 @@ def test_outage_every_path_needing_the_database_is_503_and_cached_me_is_served(a
     assert health.status_code == 200
     lines = incident_lines(incident_log)
     assert len(lines) == 2
-    assert lines[1].startswith("database available again after ")
+    assert lines[1].startswith(f"database available again in pid {os.getpid()} after ")
     assert lines[1].endswith("; 10 requests were answered 503")
     assert activity_buffer.flush() >= recorded  # written now (in this test's transaction)
 
@@ -193,7 +196,7 @@ def test_outage_a_query_error_is_still_a_500_with_its_traceback(acme, incident_l
     assert incident_lines(incident_log) == []
 
 
-def test_outage_raised_outside_any_view_is_answered_503_by_the_500_handler(incident_log):
+def test_outage_raised_outside_any_view_is_answered_503_by_the_500_handler(db, incident_log):
     def refused_error() -> BaseException:
         try:
             connection.ensure_connection()

@@ -26,6 +26,7 @@ Unavailable" line and traceback Django would log for a response answered this wa
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -110,8 +111,9 @@ class OutageLog:
                 return
             self._since = now
         logger.error(
-            "database unavailable (%s); answering 503 with Retry-After: %d until a connection "
-            "succeeds",
+            "database unavailable in pid %d (%s); answering 503 with Retry-After: %d until a "
+            "connection succeeds",
+            os.getpid(),
             one_line(exc),
             RETRY_AFTER_SECONDS,
         )
@@ -126,7 +128,8 @@ class OutageLog:
             self._answered = 0
             elapsed = self.clock() - since
         logger.warning(
-            "database available again after %.1f s; %d requests were answered 503",
+            "database available again in pid %d after %.1f s; %d requests were answered 503",
+            os.getpid(),
             elapsed,
             answered,
         )
