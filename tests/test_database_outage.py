@@ -251,19 +251,55 @@ def outage_tenant(django_db_setup: None, django_db_blocker: Any) -> Iterator[Ten
             on_own_connection(drop_leftover)
 
 
-def _terminate_before_first_item_insert(killer: psycopg.Connection) -> Callable[..., Any]:
-    """An execute wrapper that, right before the first INSERT of a line item, has PostgreSQL
-    terminate this connection's backend (from ``killer``), then lets the INSERT run into it."""
+def _terminate_before(statement: str, killer: psycopg.Connection) -> Callable[..., Any]:
+    """An execute wrapper that, right before the first query starting with ``statement``, has
+    PostgreSQL terminate this connection's backend (from ``killer``), then lets the query run
+    into it."""
     done: list[int] = []
 
     def wrapper(execute, sql, params, many, context):
-        if not done and sql.startswith('INSERT INTO "procurement_purchaseorderitem"'):
+        if not done and sql.startswith(statement):
             pid = context["connection"].connection.info.backend_pid
             killer.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
             done.append(pid)
         return execute(sql, params, many, context)
 
     return wrapper
+
+
+def killing_before(statement: str, send: Callable[[], Any]) -> Any:
+    """``send()`` with this thread's backend terminated right before ``statement`` runs."""
+    params = {k: v for k, v in connection.get_connection_params().items() if k != "context"}
+    with (
+        psycopg.connect(**params, autocommit=True) as killer,
+        connection.execute_wrapper(_terminate_before(statement, killer)),
+    ):
+        return send()
+
+
+def test_outage_in_djangos_session_middleware_is_503_without_a_traceback(
+    db, outage_tenant, incident_log
+):
+    """The login's view succeeds; Django's SessionMiddleware then saves the session (an UPDATE
+    in its process_response, outside any view) into a terminated backend."""
+    email = "outage-admin@example.com"
+    on_own_connection(lambda: make_user(outage_tenant, email))
+
+    def log_in() -> Any:
+        client = Client(HTTP_HOST=OUTAGE_HOST)
+        return killing_before(
+            'UPDATE "django_session"',
+            lambda: client.post(
+                "/settings/login/", {"username": email, "password": ADMIN_PASSWORD}
+            ),
+        )
+
+    assert_unavailable(on_own_connection(log_in))
+    lines = incident_lines(incident_log)
+    assert len(lines) == 1
+    assert "AdminShutdown" in lines[0] or "OperationalError" in lines[0]
+    assert not [r for r in incident_log.records if r.name == "django.request"]
+    assert not [r for r in incident_log.records if r.exc_info]
 
 
 def test_outage_inside_a_po_create_leaves_nothing_written_and_the_retry_succeeds(
@@ -298,12 +334,8 @@ def test_outage_inside_a_po_create_leaves_nothing_written_and_the_retry_succeeds
 
         if not kill:
             return post()
-        params = {k: v for k, v in connection.get_connection_params().items() if k != "context"}
-        with (
-            psycopg.connect(**params, autocommit=True) as killer,
-            connection.execute_wrapper(_terminate_before_first_item_insert(killer)),
-        ):
-            return post()
+        # Between the order's header (and its number) and its lines.
+        return killing_before('INSERT INTO "procurement_purchaseorderitem"', post)
 
     assert_unavailable(on_own_connection(lambda: create(kill=True)))
     assert len(incident_lines(incident_log)) == 1

@@ -9,10 +9,16 @@ import django.db as dj
 import psycopg
 import psycopg.errors
 import pytest
+from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.db import connection
 
 from tests.live_server import free_port
-from waqti.database_outage import RequestLogFilter, is_database_unavailable
+from waqti.database_outage import (
+    RequestLogFilter,
+    interrupted_session_outage,
+    is_database_unavailable,
+)
 
 OUTAGE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
 
@@ -142,3 +148,27 @@ def test_request_log_filter_drops_outage_tracebacks_only():
     assert not keep(_record(as_django(psycopg.errors.AdminShutdown("x"))))
     assert keep(_record(as_django(psycopg.errors.UndefinedTable("x"), dj.ProgrammingError)))
     assert keep(_record(None))
+
+
+def _session_interrupted(database_error: BaseException) -> BaseException:
+    """The chain Django's session middleware raises when saving a session fails."""
+    try:
+        try:
+            try:
+                raise database_error
+            except dj.DatabaseError:
+                raise UpdateError from None  # Django raises it bare: __context__ only
+        except UpdateError:
+            raise SessionInterrupted("The request's session was deleted before it completed.")  # noqa: B904
+    except SessionInterrupted as interrupted:
+        return interrupted
+
+
+def test_an_interrupted_session_hides_an_outage_only_when_its_update_met_one():
+    outage = as_django(psycopg.errors.AdminShutdown("x"))
+    assert interrupted_session_outage(_session_interrupted(outage)) is outage
+    bug = as_django(psycopg.errors.UndefinedTable("x"), dj.ProgrammingError)
+    assert interrupted_session_outage(_session_interrupted(bug)) is None
+    assert interrupted_session_outage(SessionInterrupted("deleted meanwhile")) is None
+    assert interrupted_session_outage(outage) is None
+    assert interrupted_session_outage(None) is None

@@ -19,8 +19,9 @@ process): the first such error logs one ERROR line on ``waqti.database`` with th
 line; the next connection PostgreSQL accepts (Django's ``connection_created`` signal, from any
 thread of the process: a request or the activity log's flusher) logs one line saying it is back,
 how long it was gone and how many requests were answered 503. Nothing else is logged per request:
-``RequestLogFilter`` on the ``django.request`` logger drops the per-request "Service
-Unavailable" line and traceback Django would log for a response answered this way.
+``RequestLogFilter`` on the ``django.request`` logger (and on
+``django.security.SessionInterrupted``, where Django logs a session it could not save) drops the
+line and traceback Django would log for a response answered this way.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.db.backends.signals import connection_created
 from django.http import HttpRequest
 
@@ -68,6 +71,20 @@ def is_database_unavailable(exc: BaseException) -> bool:
                 return isinstance(error, psycopg.OperationalError)
             return sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES or sqlstate in UNAVAILABLE_SQLSTATES
     return False
+
+
+def interrupted_session_outage(exc: BaseException | None) -> BaseException | None:
+    """The database outage behind Django's ``SessionInterrupted`` (its 400), if that is what it
+    hides: ``SessionMiddleware`` saves a modified session after the view, the database session
+    backend turns any ``DatabaseError`` of its UPDATE into ``UpdateError``, and the middleware that
+    into ``SessionInterrupted``, each raised while handling the one before (``__context__``)."""
+    if not isinstance(exc, SessionInterrupted):
+        return None
+    update_error = exc.__context__
+    if not isinstance(update_error, UpdateError) or update_error.__context__ is None:
+        return None
+    database_error = update_error.__context__
+    return database_error if is_database_unavailable(database_error) else None
 
 
 def one_line(exc: BaseException) -> str:

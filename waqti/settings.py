@@ -382,6 +382,7 @@ LOGGING = {
     "loggers": {
         "waqti": {"level": "INFO"},
         "django.request": {"level": "ERROR", "filters": ["database_outage"]},
+        "django.security.SessionInterrupted": {"filters": ["database_outage"]},
     },
 }
 

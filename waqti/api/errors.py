@@ -23,7 +23,12 @@ from waqti.api.exceptions import (
     PayloadTooLarge,
     RateLimited,
 )
-from waqti.database_outage import RETRY_AFTER_SECONDS, is_database_unavailable, mark_answered
+from waqti.database_outage import (
+    RETRY_AFTER_SECONDS,
+    interrupted_session_outage,
+    is_database_unavailable,
+    mark_answered,
+)
 
 logger = logging.getLogger("waqti.api")
 
@@ -212,7 +217,11 @@ def json_server_error(request: HttpRequest) -> JsonResponse:
 
 
 def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    """Django's 400 (``SuspiciousOperation``); an oversized body outside DRF is still a 413."""
+    """Django's 400 (``SuspiciousOperation``); an oversized body outside DRF is still a 413, and
+    a session Django could not save because the database is unreachable a 503."""
+    outage = interrupted_session_outage(exception)
+    if outage is not None:
+        return service_unavailable(request, outage)
     if isinstance(exception, RequestDataTooBig):
         return JsonResponse(too_large_body(), status=413)
     return JsonResponse(error_body(_("Bad request."), {}), status=400)
