@@ -8,6 +8,7 @@ import statistics
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ class Sample:
     status: int  # NO_ANSWER when there was no HTTP answer
     json_body: bool  # the body parsed as JSON
     error: str = ""  # the exception's class when there was no answer
+    label: str = ""  # what ``load``'s ``classify`` said of the answer
 
 
 @dataclass
@@ -88,10 +90,13 @@ def load(
     token: str | None = None,
     method: str = "GET",
     body: Any = None,
+    classify: Callable[[http.client.HTTPResponse, bytes], str] | None = None,
 ) -> LoadResult:
     """``clients`` threads send ``method path`` to ``stack`` back to back for ``seconds``, each on
     its own connection (reopened whenever the server closes it), with ``stack.host`` as Host and
-    ``token`` (default: the stack's admin token) as Bearer token; ``body`` is sent as JSON."""
+    ``token`` (default: the stack's admin token) as Bearer token; ``body`` is sent as JSON.
+    ``classify(response, body)``, when given, labels each answer (``Sample.label``), e.g. to
+    check an exact body and header without keeping every body."""
     target = urlsplit(stack.base_url)
     headers = {
         "Host": stack.host,
@@ -114,7 +119,11 @@ def load(
                 response = conn.getresponse()
                 data = response.read()
                 sample = Sample(
-                    started, time.monotonic() - started, response.status, _is_json(data)
+                    started,
+                    time.monotonic() - started,
+                    response.status,
+                    _is_json(data),
+                    label=classify(response, data) if classify else "",
                 )
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from tenancy.resolver import resolver
+from waqti.api.errors import service_unavailable
+from waqti.database_outage import is_database_unavailable
 
 
 def unknown_host_response(hostname: str) -> JsonResponse:
@@ -25,7 +28,14 @@ class TenantHostMiddleware(TenantMainMiddleware):
             hostname = self.hostname_from_request(request)
         except Exception:  # DisallowedHost and malformed Host headers
             return unknown_host_response(request.META.get("HTTP_HOST", "")[:255])
-        tenant = resolver.resolve(hostname)
+        try:
+            tenant = resolver.resolve(hostname)
+        except DatabaseError as exc:  # a host not cached yet, while PostgreSQL is unreachable
+            if not is_database_unavailable(exc):
+                raise
+            # Before LocaleMiddleware: in English, not in the last request's language.
+            with translation.override(None):
+                return service_unavailable(request, exc)
         if tenant is None:
             return unknown_host_response(hostname)
         tenant.domain_url = hostname

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from tokens import secrets
 from tokens.abilities import grants_all, normalize_abilities
 from tokens.lookup import token_cache
 from tokens.models import ApiToken, TokenEvent
+from waqti.database_outage import is_database_unavailable, outage
 from waqti.errors import NotPermitted
 
 logger = logging.getLogger("waqti.tokens")
@@ -154,9 +155,19 @@ def token_touch(token: ApiToken, now: datetime) -> bool:
     """
     if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
         return False
-    ApiToken.objects.usable(now).filter(pk=token.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
-    ).update(last_used_at=now)
+    # Best effort: a request that needs no other SQL (a cached /me) is served through a database
+    # outage; last_used_at is then written by the first request after it.
+    if outage.recently_failed():
+        return False
+    try:
+        ApiToken.objects.usable(now).filter(pk=token.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+        ).update(last_used_at=now)
+    except DatabaseError as exc:
+        if not is_database_unavailable(exc):
+            raise
+        outage.noticed(exc)
+        return False
     token.last_used_at = now
     token_cache.note_used(token.pk, now)
     return True

@@ -11,17 +11,22 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from waqti import redis_cache
+from waqti.database_outage import is_database_unavailable, mark_answered
 
 logger = logging.getLogger("waqti.health")
 
 
-def _database_ok() -> bool:
+def _database_ok(request: HttpRequest) -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             return cursor.fetchone() == (1,)
-    except Exception:
-        logger.exception("health: database check failed")
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            # An outage is logged once per incident (waqti.database_outage), not per probe.
+            mark_answered(request, exc)
+        else:
+            logger.exception("health: database check failed")
         return False
 
 
@@ -40,7 +45,7 @@ def _cache_ok() -> bool:
 
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    database = _database_ok()
+    database = _database_ok(request)
     cache_ok = _cache_ok()
     body = {
         "status": "ok" if database and cache_ok else "error",

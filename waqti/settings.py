@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "waqti.forwarded_proto.TrustedForwardedProtoMiddleware",
     "waqti.api.request_id.RequestIdMiddleware",
     "tenancy.middleware.TenantHostMiddleware",
+    # A database outage raised by a (non-DRF) view is a 503, not a 500 (waqti/database_outage.py).
+    "waqti.api.database_outage_middleware.DatabaseOutageMiddleware",
     "tokens.activity.middleware.ApiActivityLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "waqti.content_security_policy.ContentSecurityPolicyMiddleware",
@@ -154,6 +156,10 @@ DATABASES = {
         "CONN_MAX_AGE": 0 if DEBUG else 600,
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
+            # Seconds to wait for a new connection (libpq's connect_timeout): a database that
+            # is unreachable without refusing (frozen, or its host gone) costs a request at most
+            # this long, then a 503, instead of holding the worker until gunicorn kills it.
+            "connect_timeout": 3,
             # Parameters bound by the server, and a statement run 5 times on a connection is
             # prepared there (psycopg's automatic prepared statements), so PostgreSQL stops
             # planning the hot statements on every request (BENCHMARKS.md, step 10). PostgreSQL
@@ -379,9 +385,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # A request answered 503 for a database outage is not logged alone: the incident logs one
+    # line when it starts and one when it ends (waqti/database_outage.py).
+    "filters": {"database_outage": {"()": "waqti.database_outage.RequestLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"waqti": {"level": "INFO"}, "django.request": {"level": "ERROR"}},
+    "loggers": {
+        "waqti": {"level": "INFO"},
+        "django.request": {"level": "ERROR", "filters": ["database_outage"]},
+        "django.security.SessionInterrupted": {"filters": ["database_outage"]},
+    },
 }
 
 # Per-worker token snapshots validated against a version in Redis; only safe with a shared cache.

@@ -8,13 +8,22 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from faults.report import Row
-from faults.scenarios import baseline, postgres_restarted, redis_frozen, redis_restarted
+from faults.scenarios import (
+    baseline,
+    postgres_restarted,
+    postgres_stopped,
+    redis_frozen,
+    redis_restarted,
+)
 
 SCENARIOS: dict[str, Callable[[bool], Row]] = {
     "baseline": baseline.run,
     "postgres_restarted": postgres_restarted.run,
+    "postgres_stopped": postgres_stopped.run,
     "redis_frozen": redis_frozen.run,
     "redis_restarted": redis_restarted.run,
 }
 # The fast ones also run as tests in CI (tests/faults/), each bounded in time.
-FAST = frozenset({"baseline", "postgres_restarted", "redis_frozen", "redis_restarted"})
+FAST = frozenset(
+    {"baseline", "postgres_restarted", "postgres_stopped", "redis_frozen", "redis_restarted"}
+)

@@ -16,7 +16,8 @@ Durability
       also SIGTERM to a bare Python process without a handler, which skips ``atexit``): the
       entries of the last flush interval, about one second, are lost. That is the price of
       keeping the INSERT off the request path.
-    * Database unreachable: entries stay buffered and are retried every interval. The buffer holds
+    * Database unreachable: entries stay buffered and are retried every interval; the outage is
+      logged once per incident (``waqti.database_outage``), not once per attempt. The buffer holds
       at most ``WAQTI_ACTIVITY_BUFFER_MAX`` entries (about 1 KB each); beyond that the oldest are
       dropped and counted, and the count is logged (``waqti.activity``) at the next flush.
     * An entry the database refuses (a data or constraint error; capture already makes values
@@ -65,6 +66,7 @@ from django_tenants.utils import schema_context
 
 from tokens.activity.capture import LogEntry, entry_for
 from tokens.activity.models import LOG_FIELDS, ApiRequestLog
+from waqti.database_outage import is_database_unavailable, outage
 
 logger = logging.getLogger("waqti.activity")
 
@@ -199,12 +201,15 @@ class ActivityBuffer:
                     copy_rows(batch)
             except (OperationalError, InterfaceError) as exc:
                 keep = [entry for pending in (batch, *reversed(batches)) for entry in pending]
-                logger.warning(
-                    "API activity log: database unreachable, keeping %d entries for %s: %s",
-                    len(keep),
-                    schema_name,
-                    exc,
-                )
+                if is_database_unavailable(exc):
+                    outage.noticed(exc)  # one line per incident, not one per flush
+                else:
+                    logger.warning(
+                        "API activity log: database error, keeping %d entries for %s: %s",
+                        len(keep),
+                        schema_name,
+                        exc,
+                    )
                 self._report_refused(schema_name, refused)
                 return written, keep
             except ENTRY_ERRORS as exc:

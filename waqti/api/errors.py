@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,12 @@ from waqti.api.exceptions import (
     MissingAbility,
     PayloadTooLarge,
     RateLimited,
+)
+from waqti.database_outage import (
+    RETRY_AFTER_SECONDS,
+    interrupted_session_outage,
+    is_database_unavailable,
+    mark_answered,
 )
 
 logger = logging.getLogger("waqti.api")
@@ -97,6 +104,20 @@ def too_many_requests_body(explanation: str) -> dict[str, Any]:
     return error_body(_("Too Many Requests."), {"rate_limit": [explanation]})
 
 
+def service_unavailable_body() -> dict[str, Any]:
+    """The body of every 503 for a database outage (``waqti.database_outage``)."""
+    return error_body(_("Service temporarily unavailable."), {})
+
+
+def service_unavailable(request: HttpRequest, exc: BaseException) -> JsonResponse:
+    """The 503 of a request that needs the unreachable database, outside DRF's views (the tenant
+    middleware, Django's views, the 500 handler): counted in the incident, not logged alone."""
+    mark_answered(request, exc)
+    response = JsonResponse(service_unavailable_body(), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 DOMAIN_ERROR_STATUS: dict[type[domain.DomainError], int] = {
     domain.InvalidInput: status.HTTP_422_UNPROCESSABLE_ENTITY,
     domain.StateConflict: status.HTTP_409_CONFLICT,
@@ -122,6 +143,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """Call DRF's handler first (keeps Retry-After, WWW-Authenticate, rollback), then reshape."""
     if isinstance(exc, domain.DomainError):
         return domain_error_response(exc)
+    if is_database_unavailable(exc):
+        mark_answered(context["request"], exc)
+        set_rollback()
+        return Response(
+            service_unavailable_body(),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, RequestDataTooBig):
         # Django's refusal of a body over DATA_UPLOAD_MAX_MEMORY_SIZE (raised by request.body
         # before reading past the limit); DRF does not know it, so name it before DRF's handler.
@@ -179,11 +208,20 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def json_server_error(request: HttpRequest) -> JsonResponse:
+    """Django's 500 handler, called while the uncaught exception is being handled: a database
+    outage raised where no other handler saw it (e.g. Django's own middleware) is still a 503."""
+    exc = sys.exc_info()[1]
+    if exc is not None and is_database_unavailable(exc):
+        return service_unavailable(request, exc)
     return JsonResponse(error_body(_("Server error."), {}), status=500)
 
 
 def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    """Django's 400 (``SuspiciousOperation``); an oversized body outside DRF is still a 413."""
+    """Django's 400 (``SuspiciousOperation``); an oversized body outside DRF is still a 413, and
+    a session Django could not save because the database is unreachable a 503."""
+    outage = interrupted_session_outage(exception)
+    if outage is not None:
+        return service_unavailable(request, outage)
     if isinstance(exception, RequestDataTooBig):
         return JsonResponse(too_large_body(), status=413)
     return JsonResponse(error_body(_("Bad request."), {}), status=400)

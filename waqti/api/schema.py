@@ -173,7 +173,7 @@ def _add_contract(auto_schema: AutoSchema, operation: dict[str, Any]) -> None:
 def _error_codes(auto_schema: AutoSchema, ability: str | None) -> list[str]:
     """The errors an authenticated operation can answer with."""
     view, method = auto_schema.view, auto_schema.method
-    codes = ["401", "429"]
+    codes = ["401", "429", "503"]  # 503: the database is unreachable (waqti.database_outage)
     if ability is not None:
         codes.append("403")
     if "{" in auto_schema.path:

@@ -33,7 +33,8 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "integer"},
     },
     "Retry-After": {
-        "description": "Whole seconds (at least 1) until the exhausted window resets.",
+        "description": "Whole seconds (at least 1) to wait before retrying: until the exhausted "
+        "window resets (429), or a few while the database is unreachable (503).",
         "schema": {"type": "integer", "minimum": 1},
     },
     "WWW-Authenticate": {"description": "Always `Bearer`.", "schema": {"type": "string"}},
@@ -123,6 +124,12 @@ ERRORS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
                 ]
             },
         },
+        ("Retry-After",),
+    ),
+    "503": (
+        "The database cannot be reached (stopped, restarting, out of connections); nothing was "
+        "changed. Retry after `Retry-After` seconds.",
+        {"message": "Service temporarily unavailable.", "errors": {}},
         ("Retry-After",),
     ),
 }
