@@ -25,12 +25,12 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from faults.servers import free_port
 from procurement.models import PurchaseOrder, PurchaseOrderCounter, PurchaseOrderItem
 from procurement.services import department_create, vendor_create
 from tenancy.models import Tenant
 from tenancy.services import tenant_create
 from tests.conftest import ApiClient, issue_token
-from tests.live_server import free_port
 from tests.tokens.settings_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, log_in, make_user
 from tokens.activity.buffer import buffer as activity_buffer
 from tokens.lookup import token_cache

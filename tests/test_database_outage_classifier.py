@@ -13,7 +13,7 @@ from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.db import connection
 
-from tests.live_server import free_port
+from faults.servers import free_port
 from waqti.database_outage import (
     RequestLogFilter,
     interrupted_session_outage,
