@@ -7,16 +7,19 @@ one spelling: ``10.0.0.5`` -> ``10.0.0.5/32``, ``2001:DB8::1`` -> ``2001:db8::1/
 prints them. A CIDR with host bits set (``10.0.0.5/24``) is refused rather than widened: it is
 usually a typo for a /32, and silently allowing 256 addresses would surprise its author.
 
-The check (``permits``) compares the client address (``waqti.client_ip``, IPv4-mapped IPv6
-already folded to IPv4) with networks parsed once per distinct list and worker
-(``compile_allowlist``); an empty list permits every address.
+The check (``permits``) looks the client address (``waqti.client_ip``, IPv4-mapped IPv6 already
+folded to IPv4) up in the list's networks turned, once per distinct list and worker
+(``compile_allowlist``), into sorted disjoint integer ranges: one binary search, whatever the
+list's length. An empty list permits every address.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import ipaddress
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from waqti.client_ip import Address, Network, parse_address
 
@@ -76,16 +79,57 @@ def suggestions(text: str) -> tuple[str, str] | None:
     return interface.network.compressed, single.compressed
 
 
+@dataclass(frozen=True, slots=True)
+class Ranges:
+    """Disjoint, sorted ``[first, last]`` integer ranges of one IP version's networks."""
+
+    firsts: tuple[int, ...]
+    lasts: tuple[int, ...]
+
+    @classmethod
+    def of(cls, networks: list[Network]) -> Ranges:
+        merged: list[list[int]] = []
+        for first, last in sorted(
+            (int(n.network_address), int(n.broadcast_address)) for n in networks
+        ):
+            if merged and first <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], last)
+            else:
+                merged.append([first, last])
+        return cls(tuple(r[0] for r in merged), tuple(r[1] for r in merged))
+
+    def __contains__(self, value: int) -> bool:
+        index = bisect.bisect_right(self.firsts, value) - 1
+        return index >= 0 and value <= self.lasts[index]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledAllowlist:
+    """An allowlist ready for the per-request check: a binary search per IP version."""
+
+    v4: Ranges
+    v6: Ranges
+    empty: bool
+
+    def permits(self, address: Address) -> bool:
+        return self.empty or int(address) in (self.v4 if address.version == 4 else self.v6)
+
+
 @functools.lru_cache(maxsize=4096)
-def compile_allowlist(entries: tuple[str, ...]) -> tuple[Network, ...]:
-    """The networks of a stored (already canonical) list, parsed once per worker."""
-    return tuple(ipaddress.ip_network(entry) for entry in entries)
+def compile_allowlist(entries: tuple[str, ...]) -> CompiledAllowlist:
+    """The stored (already canonical) list as ranges, computed once per worker and list."""
+    networks = [ipaddress.ip_network(entry) for entry in entries]
+    return CompiledAllowlist(
+        v4=Ranges.of([n for n in networks if n.version == 4]),
+        v6=Ranges.of([n for n in networks if n.version == 6]),
+        empty=not networks,
+    )
 
 
-def permits(networks: Sequence[Network], client: str | Address) -> bool:
-    """Whether ``client`` (an address, or its text as ``waqti.client_ip`` gives it) is inside one
-    of ``networks``; an empty allowlist permits every address, an unreadable one none."""
-    if not networks:
+def permits(allowed: CompiledAllowlist, client: str | Address) -> bool:
+    """Whether ``client`` (an address, or its text as ``waqti.client_ip`` gives it) is inside
+    ``allowed``; an empty allowlist permits every address, an unreadable address nothing else."""
+    if allowed.empty:
         return True
     address = parse_address(client) if isinstance(client, str) else client
-    return address is not None and any(address in network for network in networks)
+    return address is not None and allowed.permits(address)

@@ -7,6 +7,7 @@ its ``models`` module.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -90,13 +91,18 @@ class ApiToken(models.Model):
     def is_expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
 
+    @functools.cached_property
+    def compiled_allowlist(self) -> allowlist.CompiledAllowlist:
+        """``allowed_ips`` ready for the check; a token served from the per-worker cache gets
+        its snapshot's, computed once when the row was read (``tokens.snapshot``)."""
+        return allowlist.compile_allowlist(tuple(self.allowed_ips))
+
     def permits_address(self, client: str) -> bool:
         """Whether this token may be used from ``client`` (``waqti.client_ip``): always with an
-        empty allowlist; otherwise a containment check against networks parsed once per worker
-        and list."""
+        empty allowlist; otherwise one binary search in its ranges."""
         if not self.allowed_ips:
             return True
-        return allowlist.permits(allowlist.compile_allowlist(tuple(self.allowed_ips)), client)
+        return allowlist.permits(self.compiled_allowlist, client)
 
 
 class TokenEvent(models.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from tokens import secrets
+from tokens import allowlist, secrets
 from tokens.models import ApiToken
 
 # The fields of ApiToken a snapshot gives views and services (``as_token``), in the model's order.
@@ -42,6 +42,7 @@ class TokenSnapshot:
     name: str
     abilities: tuple[str, ...]
     allowed_ips: tuple[str, ...]  # canonical CIDRs (tokens.allowlist); empty: anywhere
+    allowlist: allowlist.CompiledAllowlist  # the same, ready for the per-request check
     secret_hash: str
     previous_secret_hash: str
     previous_secret_valid_until: datetime | None
@@ -60,6 +61,7 @@ class TokenSnapshot:
             name=row.name,
             abilities=tuple(row.abilities),
             allowed_ips=tuple(row.allowed_ips),
+            allowlist=allowlist.compile_allowlist(tuple(row.allowed_ips)),
             secret_hash=row.secret_hash,
             previous_secret_hash=row.previous_secret_hash,
             previous_secret_valid_until=row.previous_secret_valid_until,
@@ -104,4 +106,6 @@ class TokenSnapshot:
             self.expires_at,
             self.last_used_at,
         )
-        return ApiToken.from_db(None, TOKEN_FIELDS, values)
+        token = ApiToken.from_db(None, TOKEN_FIELDS, values)
+        token.compiled_allowlist = self.allowlist  # computed once per snapshot, not per request
+        return token
