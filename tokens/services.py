@@ -19,7 +19,7 @@ from tokens import allowlist, secrets
 from tokens.abilities import grants_all, normalize_abilities
 from tokens.lookup import token_cache
 from tokens.models import ApiToken, TokenEvent
-from waqti.errors import NotPermitted
+from waqti.errors import InvalidInput, NotPermitted
 
 logger = logging.getLogger("waqti.tokens")
 
@@ -75,6 +75,21 @@ def _changes(token: ApiToken, wanted: dict[str, Any]) -> dict[str, dict[str, Any
     }
 
 
+def _allowlist(entries: list[str]) -> list[str]:
+    """The canonical allowlist (``tokens.allowlist``); InvalidInput on ``allowed_ips`` for an
+    entry that is not an address or CIDR or more than MAX_ENTRIES of them (serializers and
+    forms say which entry first; this keeps the rule for every caller)."""
+    try:
+        normalized = allowlist.normalize_allowlist(entries)
+    except allowlist.InvalidEntry:
+        message = _("Enter IPv4 or IPv6 addresses or CIDRs.")
+        raise InvalidInput(errors={"allowed_ips": [message]}) from None
+    if len(normalized) > allowlist.MAX_ENTRIES:
+        limit = _("At most %(limit)s entries.") % {"limit": allowlist.MAX_ENTRIES}
+        raise InvalidInput(errors={"allowed_ips": [limit]})
+    return normalized
+
+
 def _check_escalation(actor: Actor, abilities: list[str]) -> None:
     """A token may only hand out abilities it holds (NotPermitted names the first it lacks, as
     the 403 of a missing ability does)."""
@@ -94,11 +109,11 @@ def token_create(
 ) -> IssuedToken:
     """Create a token and return it with its plaintext (shown once, never stored).
 
-    ``allowed_ips``: entries of the token's IP allowlist (``tokens.allowlist``; at most
-    ``MAX_ENTRIES`` once normalised; callers validate each entry); empty or None: anywhere.
+    ``allowed_ips``: entries of the token's IP allowlist (``tokens.allowlist``, at most
+    ``MAX_ENTRIES`` once normalised, else InvalidInput); empty or None: from anywhere.
     """
     abilities = normalize_abilities(abilities)
-    allowed = allowlist.normalize_allowlist(allowed_ips or [])
+    allowed = _allowlist(allowed_ips or [])
     _check_escalation(actor, abilities)
     secret = secrets.generate_secret()
     with transaction.atomic():
@@ -134,9 +149,7 @@ def token_regenerate(
     records its before and after.
     """
     _check_escalation(actor, token.abilities)
-    wanted = (
-        {} if allowed_ips is None else {"allowed_ips": allowlist.normalize_allowlist(allowed_ips)}
-    )
+    wanted = {} if allowed_ips is None else {"allowed_ips": _allowlist(allowed_ips)}
     now = timezone.now()
     secret = secrets.generate_secret()
     with transaction.atomic():
@@ -206,7 +219,7 @@ def token_update(
     if name is not None:
         wanted["name"] = name
     if allowed_ips is not None:
-        wanted["allowed_ips"] = allowlist.normalize_allowlist(allowed_ips)
+        wanted["allowed_ips"] = _allowlist(allowed_ips)
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().get(pk=token.pk)
         changes = _changes(token, wanted)

@@ -15,6 +15,8 @@ from tokens.activity.buffer import buffer as activity_buffer
 from tokens.lookup import VERSION_KEY, new_version
 from tokens.models import ApiToken, TokenEvent
 from tokens.ratelimit.counter import counter_cache, read_raw
+from tokens.services import Actor, token_create, token_update
+from waqti.errors import InvalidInput
 
 ELSEWHERE = "203.0.113.9"
 
@@ -185,6 +187,28 @@ def test_hostile_allowed_ips_are_422_naming_field_and_index(admin, allowed_ips, 
         assert list(errors) == [field]
         if message is not None:
             assert errors[field] == [message]
+
+
+def test_the_services_keep_the_rules_for_every_caller(acme):
+    with tenant_context(acme):
+        actor = Actor(label="tests")
+        with pytest.raises(InvalidInput) as too_many:
+            token_create(
+                name="x",
+                abilities=["read"],
+                allowed_ips=[f"10.0.{n}.0/24" for n in range(51)],
+                actor=actor,
+            )
+        assert too_many.value.errors == {"allowed_ips": ["At most 50 entries."]}
+        token = token_create(name="x", abilities=["read"], actor=actor).token
+        with pytest.raises(InvalidInput):
+            token_update(token=token, allowed_ips=["10.0.0.5/24"], actor=actor)
+        # 50 distinct entries once duplicates are folded is fine.
+        same = ["10.0.0.1", "10.0.0.1/32"] * 30
+        assert token_update(token=token, allowed_ips=same, actor=actor).allowed_ips == [
+            "10.0.0.1/32"
+        ]
+    connection.set_schema_to_public()
 
 
 def test_patch_replaces_the_list_and_renames_with_an_event(admin, api, acme):
