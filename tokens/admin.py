@@ -26,6 +26,7 @@ from waqti.client_ip import client_ip
 SHOWN_FIELDS = [
     "name",
     "abilities",
+    "allowed_ips",  # edited in Settings or with PATCH /api/v1/tokens/{id}, where it is audited
     "expires_at",
     "created_at",
     "last_used_at",

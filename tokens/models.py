@@ -7,17 +7,37 @@ its ``models`` module.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
+from tokens import allowlist
 from tokens.abilities import Ability
 from tokens.activity.models import ApiRequestLog
 
 __all__ = ["ApiRequestLog", "ApiToken", "ApiTokenQuerySet", "TokenEvent"]
+
+
+class CidrField(models.Field):
+    """An IPv4 or IPv6 network in PostgreSQL's ``cidr`` type, as text in Python.
+
+    The database refuses host bits set and prints one canonical spelling (``10.0.0.5/32``), the
+    one ``tokens.allowlist.normalize_entry`` produces; Django has no field for it
+    (``GenericIPAddressField`` is ``inet``, one address without a prefix).
+    """
+
+    description = "IPv4 or IPv6 network (cidr)"
+
+    def db_type(self, connection: Any) -> str:
+        return "cidr"
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        return None if value is None else str(value)
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
@@ -34,6 +54,8 @@ class ApiToken(models.Model):
 
     name = models.CharField(max_length=255)
     abilities = ArrayField(models.CharField(max_length=16, choices=Ability.choices))
+    # Where the token may be used from (tokens.allowlist); empty: from anywhere.
+    allowed_ips = ArrayField(CidrField(), default=list, blank=True)
     secret_hash = models.CharField(max_length=64)
     # After a regeneration with a grace period, the old secret keeps working until this moment.
     previous_secret_hash = models.CharField(max_length=64, blank=True, default="")
@@ -69,6 +91,19 @@ class ApiToken(models.Model):
     def is_expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
 
+    @functools.cached_property
+    def compiled_allowlist(self) -> allowlist.CompiledAllowlist:
+        """``allowed_ips`` ready for the check; a token served from the per-worker cache gets
+        its snapshot's, computed once when the row was read (``tokens.snapshot``)."""
+        return allowlist.compile_allowlist(tuple(self.allowed_ips))
+
+    def permits_address(self, client: str) -> bool:
+        """Whether this token may be used from ``client`` (``waqti.client_ip``): always with an
+        empty allowlist; otherwise one binary search in its ranges."""
+        if not self.allowed_ips:
+            return True
+        return allowlist.permits(self.compiled_allowlist, client)
+
 
 class TokenEvent(models.Model):
     """Audit trail of token lifecycle actions: who did what, from where."""
@@ -77,6 +112,7 @@ class TokenEvent(models.Model):
         CREATED = "created", "Created"
         REGENERATED = "regenerated", "Regenerated"
         REVOKED = "revoked", "Revoked"
+        UPDATED = "updated", "Updated"
 
     token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -88,6 +124,8 @@ class TokenEvent(models.Model):
     )
     actor_label = models.CharField(max_length=255, blank=True, default="")
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # What an "updated" event changed: {field: {"before": ..., "after": ...}}; {} otherwise.
+    changes = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

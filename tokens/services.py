@@ -6,6 +6,7 @@ import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -14,12 +15,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tokens import secrets
+from tokens import allowlist, secrets
 from tokens.abilities import grants_all, normalize_abilities
 from tokens.lookup import token_cache
 from tokens.models import ApiToken, TokenEvent
 from waqti.database_outage import is_database_unavailable, outage
-from waqti.errors import NotPermitted
+from waqti.errors import InvalidInput, NotPermitted
 
 logger = logging.getLogger("waqti.tokens")
 
@@ -52,7 +53,9 @@ class IssuedToken:
     plaintext: str
 
 
-def _record(token: ApiToken, kind: str, actor: Actor) -> None:
+def _record(
+    token: ApiToken, kind: str, actor: Actor, changes: dict[str, Any] | None = None
+) -> None:
     TokenEvent.objects.create(
         token=token,
         kind=kind,
@@ -60,7 +63,32 @@ def _record(token: ApiToken, kind: str, actor: Actor) -> None:
         actor_token=actor.token,
         actor_label=actor.describe(),
         ip_address=actor.ip_address,
+        changes=changes or {},
     )
+
+
+def _changes(token: ApiToken, wanted: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{field: {"before": ..., "after": ...}}`` for the fields whose value would change."""
+    return {
+        name: {"before": getattr(token, name), "after": value}
+        for name, value in wanted.items()
+        if getattr(token, name) != value
+    }
+
+
+def _allowlist(entries: list[str]) -> list[str]:
+    """The canonical allowlist (``tokens.allowlist``); InvalidInput on ``allowed_ips`` for an
+    entry that is not an address or CIDR or more than MAX_ENTRIES of them (serializers and
+    forms say which entry first; this keeps the rule for every caller)."""
+    try:
+        normalized = allowlist.normalize_allowlist(entries)
+    except allowlist.InvalidEntry:
+        message = _("Enter IPv4 or IPv6 addresses or CIDRs.")
+        raise InvalidInput(errors={"allowed_ips": [message]}) from None
+    if len(normalized) > allowlist.MAX_ENTRIES:
+        limit = _("At most %(limit)s entries.") % {"limit": allowlist.MAX_ENTRIES}
+        raise InvalidInput(errors={"allowed_ips": [limit]})
+    return normalized
 
 
 def _check_escalation(actor: Actor, abilities: list[str]) -> None:
@@ -73,10 +101,20 @@ def _check_escalation(actor: Actor, abilities: list[str]) -> None:
 
 
 def token_create(
-    *, name: str, abilities: list[str], expires_at: datetime | None = None, actor: Actor
+    *,
+    name: str,
+    abilities: list[str],
+    expires_at: datetime | None = None,
+    allowed_ips: list[str] | None = None,
+    actor: Actor,
 ) -> IssuedToken:
-    """Create a token and return it with its plaintext (shown once, never stored)."""
+    """Create a token and return it with its plaintext (shown once, never stored).
+
+    ``allowed_ips``: entries of the token's IP allowlist (``tokens.allowlist``, at most
+    ``MAX_ENTRIES`` once normalised, else InvalidInput); empty or None: from anywhere.
+    """
     abilities = normalize_abilities(abilities)
+    allowed = _allowlist(allowed_ips or [])
     _check_escalation(actor, abilities)
     secret = secrets.generate_secret()
     with transaction.atomic():
@@ -85,6 +123,7 @@ def token_create(
             abilities=abilities,
             secret_hash=secrets.hash_secret(secret),
             expires_at=expires_at,
+            allowed_ips=allowed,
             created_by_user=actor.user,
             created_by_token=actor.token,
         )
@@ -99,10 +138,19 @@ def token_create(
 
 
 def token_regenerate(
-    *, token: ApiToken, grace_period_minutes: int = 0, actor: Actor
+    *,
+    token: ApiToken,
+    grace_period_minutes: int = 0,
+    allowed_ips: list[str] | None = None,
+    actor: Actor,
 ) -> IssuedToken:
-    """Give the token a new secret; the old one works ``grace_period_minutes`` longer."""
+    """Give the token a new secret; the old one works ``grace_period_minutes`` longer.
+
+    ``allowed_ips`` (None: unchanged) replaces the allowlist, for both secrets; the event then
+    records its before and after.
+    """
     _check_escalation(actor, token.abilities)
+    wanted = {} if allowed_ips is None else {"allowed_ips": _allowlist(allowed_ips)}
     now = timezone.now()
     secret = secrets.generate_secret()
     with transaction.atomic():
@@ -115,15 +163,19 @@ def token_regenerate(
             token.previous_secret_valid_until = None
         token.secret_hash = secrets.hash_secret(secret)
         token.regenerated_at = now
+        changes = _changes(token, wanted)
+        for name, change in changes.items():
+            setattr(token, name, change["after"])
         token.save(
             update_fields=[
                 "secret_hash",
                 "previous_secret_hash",
                 "previous_secret_valid_until",
                 "regenerated_at",
+                *changes,
             ]
         )
-        _record(token, TokenEvent.Kind.REGENERATED, actor)
+        _record(token, TokenEvent.Kind.REGENERATED, actor, changes)
         transaction.on_commit(
             functools.partial(token_cache.invalidate_tenant, outwait_readers=True)
         )
@@ -140,6 +192,44 @@ def token_revoke(*, token: ApiToken, actor: Actor) -> ApiToken:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
             _record(token, TokenEvent.Kind.REVOKED, actor)
+        transaction.on_commit(token_cache.invalidate_tenant)
+    token_cache.invalidate_tenant()
+    return token
+
+
+def token_update(
+    *,
+    token: ApiToken,
+    actor: Actor,
+    name: str | None = None,
+    allowed_ips: list[str] | None = None,
+) -> ApiToken:
+    """Rename a token or replace its IP allowlist (None: unchanged); abilities, expiry and
+    secrets are not editable. A token may only edit tokens whose abilities it holds (as for
+    regenerate). Records one "updated" event with each changed field's before and after, none
+    when nothing changes.
+
+    Takes effect on the next request in every server process, as a revocation does: the bump
+    after commit makes every worker re-read the row before it accepts the token again (its cache
+    is confirmed against the version in the same Redis call that counts the request). No
+    commit-wait: nothing that was refused becomes accepted on a stale reading, since the
+    allowlist is checked on the re-read row.
+    """
+    _check_escalation(actor, token.abilities)
+    wanted: dict[str, Any] = {}
+    if name is not None:
+        wanted["name"] = name
+    if allowed_ips is not None:
+        wanted["allowed_ips"] = _allowlist(allowed_ips)
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().get(pk=token.pk)
+        changes = _changes(token, wanted)
+        if not changes:
+            return token
+        for field_name, change in changes.items():
+            setattr(token, field_name, change["after"])
+        token.save(update_fields=list(changes))
+        _record(token, TokenEvent.Kind.UPDATED, actor, changes)
         transaction.on_commit(token_cache.invalidate_tenant)
     token_cache.invalidate_tenant()
     return token

@@ -5,11 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from tokens import secrets
+from tokens import allowlist, secrets
 from tokens.models import ApiToken
 
 # The fields of ApiToken a snapshot gives views and services (``as_token``), in the model's order.
-TOKEN_FIELDS = ("id", "name", "abilities", "created_at", "expires_at", "last_used_at")
+TOKEN_FIELDS = (
+    "id",
+    "name",
+    "abilities",
+    "allowed_ips",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +41,8 @@ class TokenSnapshot:
     id: int
     name: str
     abilities: tuple[str, ...]
+    allowed_ips: tuple[str, ...]  # canonical CIDRs (tokens.allowlist); empty: anywhere
+    allowlist: allowlist.CompiledAllowlist  # the same, ready for the per-request check
     secret_hash: str
     previous_secret_hash: str
     previous_secret_valid_until: datetime | None
@@ -50,6 +60,8 @@ class TokenSnapshot:
             id=row.pk,
             name=row.name,
             abilities=tuple(row.abilities),
+            allowed_ips=tuple(row.allowed_ips),
+            allowlist=allowlist.compile_allowlist(tuple(row.allowed_ips)),
             secret_hash=row.secret_hash,
             previous_secret_hash=row.previous_secret_hash,
             previous_secret_valid_until=row.previous_secret_valid_until,
@@ -89,8 +101,11 @@ class TokenSnapshot:
             self.id,
             self.name,
             list(self.abilities),
+            list(self.allowed_ips),
             self.created_at,
             self.expires_at,
             self.last_used_at,
         )
-        return ApiToken.from_db(None, TOKEN_FIELDS, values)
+        token = ApiToken.from_db(None, TOKEN_FIELDS, values)
+        token.compiled_allowlist = self.allowlist  # computed once per snapshot, not per request
+        return token

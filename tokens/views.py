@@ -20,6 +20,7 @@ from tokens.serializers import (
     TokenCreateSerializer,
     TokenRegenerateSerializer,
     TokenSerializer,
+    TokenUpdateSerializer,
 )
 from waqti.api.serializers import utc_timestamp
 from waqti.api.views import ApiView, ApiViewSet
@@ -80,6 +81,19 @@ class TokenViewSet(ApiViewSet):
         issued = services.token_create(**form.validated_data, actor=_actor(request))
         return Response({"data": _issued(issued)}, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=TokenUpdateSerializer,
+        responses={200: TokenSerializer},
+        summary="Rename a token or replace its IP allowlist",
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        form = TokenUpdateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        token = services.token_update(
+            token=self.get_object(), actor=_actor(request), **form.validated_data
+        )
+        return Response({"data": TokenSerializer(token).data})
+
     def destroy(self, request: Request, pk: str) -> Response:
         services.token_revoke(token=self.get_object(), actor=_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -92,6 +106,7 @@ class TokenViewSet(ApiViewSet):
         issued = services.token_regenerate(
             token=self.get_object(),
             grace_period_minutes=form.validated_data.get("grace_period_minutes", 0),
+            allowed_ips=form.validated_data.get("allowed_ips"),
             actor=_actor(request),
         )
         return Response({"data": _issued(issued)})

@@ -343,7 +343,10 @@ PORT = int(os.environ.get("PORT", "8000"))
 # --- REST framework ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tokens.authentication.BearerTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["tokens.permissions.HasRequiredAbility"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "tokens.permissions.FromAllowedAddress",
+        "tokens.permissions.HasRequiredAbility",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["tokens.ratelimit.throttle.PlanRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["waqti.api.parsers.JsonParser"],

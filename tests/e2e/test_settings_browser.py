@@ -349,3 +349,62 @@ def test_tenant_admin_uses_its_own_admin_site_under_the_policy(
     response = page.goto("/admin/tenancy/tenant/")
     assert response is not None and response.status == 404
     assert csp_violations(console) == []
+
+
+def test_admin_limits_a_token_to_addresses_and_edits_the_list(
+    server: Server, page: Page, console: list[str]
+):
+    page.goto("/settings/login/")
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/settings/api/$"))
+
+    # Generate a token usable only from a documentation range; a typo is explained first.
+    page.get_by_role("link", name="Generate New Token").click()
+    page.get_by_label("Token name").fill("E2E Allowlisted")
+    page.get_by_role("checkbox", name=re.compile("Read-only access")).check()
+    allowed = page.get_by_label("Allowed IP addresses (optional)")
+    allowed.fill("192.0.2.0/24\n10.0.0.5/24")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(
+        page.get_by_text(
+            "Entry 2: 10.0.0.5/24 has host bits set: write 10.0.0.0/24 for the network "
+            "or 10.0.0.5/32 for the one address."
+        )
+    ).to_be_visible()
+    shot(page, "11-allowlist-error-en")
+    allowed.fill("192.0.2.0/24")
+    page.get_by_role("checkbox", name=re.compile("Read-only access")).check()
+    page.get_by_role("button", name="Create").click()
+    token = page.get_by_label("Your new API token").input_value()
+
+    # This test's requests come from 127.0.0.1: refused, naming the address.
+    status, body = call_api(server, "/api/v1/me", token)
+    assert status == 403
+    assert body == {
+        "message": "This action is unauthorized.",
+        "errors": {"ip": ["Token cannot be used from 127.0.0.1"]},
+    }
+
+    # The token's page shows the list; Edit adds this machine's address.
+    page.goto("/settings/api/")
+    page.get_by_role("link", name="Activity of E2E Allowlisted").click()
+    expect(page.locator("#allowed-ips")).to_contain_text("192.0.2.0/24")
+    page.get_by_role("link", name="Edit", exact=True).click()
+    field = page.get_by_label("Allowed IP addresses (optional)")
+    expect(field).to_have_value("192.0.2.0/24")
+    field.fill("192.0.2.0/24\n127.0.0.1")
+    shot(page, "12-allowlist-edit-en")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("The token “E2E Allowlisted” was saved.")).to_be_visible()
+    expect(page.locator("#allowed-ips")).to_contain_text("127.0.0.1/32")
+    expect(page.locator("#events")).to_contain_text("Updated")
+    expect(page.locator("#events")).to_contain_text("192.0.2.0/24 → 192.0.2.0/24, 127.0.0.1/32")
+    shot(page, "13-allowlist-updated-en")
+
+    # Effective on the very next request.
+    status, body = call_api(server, "/api/v1/me", token)
+    assert status == 200, body
+    assert csp_violations(console) == []

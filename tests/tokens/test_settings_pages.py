@@ -251,6 +251,7 @@ def test_no_page_ever_shows_a_secret_hash(admin, acme):
         f"/settings/api/tokens/{token_id}/activity/",
         f"/settings/api/tokens/{token_id}/revoke/",
         f"/settings/api/tokens/{token_id}/regenerate/",
+        f"/settings/api/tokens/{token_id}/edit/",
         f"/settings/api/tokens/{token_id}/issued/",
         "/admin/tokens/apitoken/",
         f"/admin/tokens/apitoken/{token_id}/change/",

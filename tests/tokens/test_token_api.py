@@ -14,7 +14,15 @@ from tests.helpers import UNAUTHENTICATED, forbidden, issue_token
 from tokens.models import ApiToken, TokenEvent
 from waqti.api.serializers import utc_timestamp
 
-TOKEN_FIELDS = ["id", "name", "abilities", "created_at", "expires_at", "last_used_at"]
+TOKEN_FIELDS = [
+    "id",
+    "name",
+    "abilities",
+    "allowed_ips",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+]
 TOKEN_RE = re.compile(r"^(\d+)\|[A-Za-z0-9]{40}$")
 
 
@@ -33,6 +41,7 @@ def test_create_returns_201_with_plaintext_once(admin, api, acme):
         "id",
         "name",
         "abilities",
+        "allowed_ips",
         "token",
         "created_at",
         "expires_at",

@@ -10,6 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tokens import allowlist
 from tokens.abilities import Ability
 from tokens.services import MAX_GRACE_MINUTES
 from waqti.password_attempts import AttemptLimitedLoginMixin
@@ -28,6 +29,61 @@ class SettingsLoginForm(AttemptLimitedLoginMixin, AuthenticationForm):
 
     def clean_username(self) -> str:
         return self.cleaned_data["username"].strip().lower()
+
+
+class AllowedIpsField(forms.CharField):
+    """The IP allowlist as text: one address or CIDR per line (commas work too); cleaned into
+    the canonical list (``tokens.allowlist``), errors naming the line."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Allowed IP addresses (optional)"))
+        kwargs.setdefault(
+            "help_text",
+            _(
+                "One IPv4 or IPv6 address or CIDR per line, e.g. 203.0.113.9 or 203.0.113.0/24; "
+                "at most 50. Requests from other addresses are refused (403). Leave empty to "
+                "allow every address."
+            ),
+        )
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", allowlist.MAX_ENTRIES * (allowlist.MAX_ENTRY_LENGTH + 2))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+    def clean(self, value: Any) -> list[str]:
+        text = super().clean(value) or ""
+        entries = [e.strip() for line in text.splitlines() for e in line.split(",") if e.strip()]
+        if len(entries) > allowlist.MAX_ENTRIES:
+            raise forms.ValidationError(
+                _("At most %(limit)s entries.") % {"limit": allowlist.MAX_ENTRIES}
+            )
+        errors = []
+        for number, entry in enumerate(entries, start=1):
+            try:
+                allowlist.normalize_entry(entry)
+            except allowlist.InvalidEntry:
+                suggested = allowlist.suggestions(entry)
+                if suggested is not None:
+                    reason = _(
+                        "%(entry)s has host bits set: write %(network)s for the network or "
+                        "%(address)s for the one address."
+                    ) % {"entry": entry, "network": suggested[0], "address": suggested[1]}
+                else:
+                    reason = _(
+                        "Enter an IPv4 or IPv6 address or CIDR, e.g. 203.0.113.9 or 203.0.113.0/24."
+                    )
+                errors.append(
+                    forms.ValidationError(
+                        _("Entry %(number)s: %(reason)s") % {"number": number, "reason": reason}
+                    )
+                )
+        if errors:
+            raise forms.ValidationError(errors)
+        return allowlist.normalize_allowlist(entries)
 
 
 class TokenCreateForm(forms.Form):
@@ -53,6 +109,7 @@ class TokenCreateForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
         help_text=_("Leave empty for a token that does not expire."),
     )
+    allowed_ips = AllowedIpsField()
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -72,6 +129,7 @@ class TokenCreateForm(forms.Form):
             "name": data["name"],
             "abilities": data["abilities"],
             "expires_at": data["expires_at"],
+            "allowed_ips": data["allowed_ips"],
         }
 
 
@@ -87,3 +145,20 @@ class TokenRegenerateForm(forms.Form):
             "0 stops the old token at once; up to 1440 (24 hours) lets integrations switch over."
         ),
     )
+
+
+class TokenEditForm(forms.Form):
+    """What can change on a live token: its name and its IP allowlist."""
+
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=255,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    allowed_ips = AllowedIpsField()
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError(_("Enter a name."))
+        return name

@@ -29,6 +29,11 @@ urlpatterns = [
         name="settings-token-regenerate",
     ),
     path(
+        "settings/api/tokens/<int:token_id>/edit/",
+        views.token_edit,
+        name="settings-token-edit",
+    ),
+    path(
         "settings/api/tokens/<int:token_id>/activity/",
         views.token_activity,
         name="settings-token-activity",

@@ -37,7 +37,12 @@ from tokens import services
 from tokens.activity.log import events_for_token, recent_requests_for_token
 from tokens.models import ApiToken
 from tokens.settings_ui.accounts import is_tenant_admin
-from tokens.settings_ui.forms import SettingsLoginForm, TokenCreateForm, TokenRegenerateForm
+from tokens.settings_ui.forms import (
+    SettingsLoginForm,
+    TokenCreateForm,
+    TokenEditForm,
+    TokenRegenerateForm,
+)
 from waqti.client_ip import client_ip
 from waqti.password_attempts import refused
 
@@ -112,6 +117,20 @@ def _rows(tokens: list[ApiToken], now: datetime) -> list[dict[str, Any]]:
             "used_just_now": t.last_used_at is not None and now - t.last_used_at < JUST_NOW,
         }
         for t in tokens
+    ]
+
+
+def _change_lines(changes: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """An event's ``changes`` as (field, before, after) texts; lists joined with commas."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, list):
+            return ", ".join(str(item) for item in value)
+        return "" if value is None else str(value)
+
+    return [
+        (name, text(change.get("before")), text(change.get("after")))
+        for name, change in changes.items()
     ]
 
 
@@ -257,17 +276,39 @@ def token_regenerate(request: HttpRequest, token_id: int) -> HttpResponse:
 
 
 @admin_required
+@require_http_methods(["GET", "POST"])
+def token_edit(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Rename a live token or replace its IP allowlist (effective on its next request)."""
+    token = _token_or_none(token_id, live_only=True)
+    if token is None:
+        return _not_found(request)
+    initial = {"name": token.name, "allowed_ips": token.allowed_ips}
+    form = TokenEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.token_update(token=token, actor=_actor(request), **form.cleaned_data)
+        messages.success(
+            request, _("The token “%(name)s” was saved.") % {"name": form.cleaned_data["name"]}
+        )
+        return redirect("settings-token-activity", token_id=token.pk)
+    status = 422 if request.method == "POST" else 200
+    return _page(request, "token_edit.html", {"token": token, "form": form}, status=status)
+
+
+@admin_required
 def token_activity(request: HttpRequest, token_id: int) -> HttpResponse:
     token = _token_or_none(token_id, live_only=False)
     if token is None:
         return _not_found(request)
     now = timezone.now()
+    events = list(events_for_token(token.pk))
+    for event in events:
+        event.change_lines = _change_lines(event.changes)  # type: ignore[attr-defined]
     context = {
         "token": token,
         "status": token_status(token, now),
         "rotation_due": rotation_due(token, now),
         "requests": recent_requests_for_token(token.pk, RECENT_REQUESTS_SHOWN),
         "requests_shown": RECENT_REQUESTS_SHOWN,
-        "events": events_for_token(token.pk),
+        "events": events,
     }
     return _page(request, "token_activity.html", context)

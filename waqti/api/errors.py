@@ -18,6 +18,7 @@ from rest_framework.views import exception_handler, set_rollback
 
 from waqti import errors as domain
 from waqti.api.exceptions import (
+    AddressNotAllowed,
     LengthRequired,
     MissingAbility,
     PayloadTooLarge,
@@ -171,6 +172,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         response.data = error_body(
             _("This action is unauthorized."), {"ability": [str(exc.detail)]}
         )
+    elif isinstance(exc, AddressNotAllowed):
+        response.data = error_body(_("This action is unauthorized."), {"ip": [str(exc.detail)]})
     elif isinstance(exc, exceptions.PermissionDenied | DjangoPermissionDenied):
         response.data = error_body(_("This action is unauthorized."), {})
     elif isinstance(exc, RateLimited):

@@ -23,6 +23,14 @@ class MissingAbility(exceptions.PermissionDenied):
         )
 
 
+class AddressNotAllowed(exceptions.PermissionDenied):
+    """The token's IP allowlist does not include the client's address."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__(detail=_("Token cannot be used from %(address)s") % {"address": address})
+
+
 class RateLimited(exceptions.Throttled):
     """Over a rate limit; carries the explanation shown in ``errors.rate_limit``."""
 

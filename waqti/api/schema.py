@@ -173,9 +173,9 @@ def _add_contract(auto_schema: AutoSchema, operation: dict[str, Any]) -> None:
 def _error_codes(auto_schema: AutoSchema, ability: str | None) -> list[str]:
     """The errors an authenticated operation can answer with."""
     view, method = auto_schema.view, auto_schema.method
-    codes = ["401", "429", "503"]  # 503: the database is unreachable (waqti.database_outage)
-    if ability is not None:
-        codes.append("403")
+    # 403: a missing ability, or a token whose IP allowlist leaves out the client's address
+    # (any operation, /me included); 503: the database is unreachable (waqti.database_outage).
+    codes = ["401", "403", "429", "503"]
     if "{" in auto_schema.path:
         codes.append("404")
     if method in BODY_METHODS:

@@ -48,8 +48,8 @@ HEADERS: dict[str, dict[str, Any]] = {
 ERROR_SCHEMA = {
     "type": "object",
     "description": "Every error has this shape; `errors` maps a field (or `token`, `ability`, "
-    "`rate_limit`, `status`, `body`, ...) to its messages and may be empty. Messages follow "
-    "Accept-Language (`en` by default, `ar`); keys never change.",
+    "`ip`, `rate_limit`, `status`, `body`, ...) to its messages and may be empty. Messages "
+    "follow Accept-Language (`en` by default, `ar`); keys never change.",
     "required": ["message", "errors"],
     "properties": {
         "message": {"type": "string"},
@@ -136,15 +136,26 @@ ERRORS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
 
 
 def error_response(registry: ComponentRegistry, code: str, ability: str | None) -> dict[str, Any]:
-    """The documented ``code`` error of an authenticated operation; a 403 names ``ability``."""
+    """The documented ``code`` error of an authenticated operation; a 403 names ``ability``
+    (without one, only the IP allowlist can refuse)."""
     error_ref = component(registry, ERROR_COMPONENT, ResolvedComponent.SCHEMA, ERROR_SCHEMA)
-    if code == "403":
-        description = f"The token lacks the `{ability}` ability."
+    if code == "403" and ability is not None:
+        description = (
+            f"The token lacks the `{ability}` ability, or its `allowed_ips` do not include the "
+            "client's address (`errors.ip`: `Token cannot be used from 203.0.113.9`)."
+        )
         example = {
             "message": "This action is unauthorized.",
             "errors": {"ability": [f"Token does not have '{ability}' ability"]},
         }
         extra: tuple[str, ...] = ()
+    elif code == "403":
+        description = "The token's `allowed_ips` do not include the client's address."
+        example = {
+            "message": "This action is unauthorized.",
+            "errors": {"ip": ["Token cannot be used from 203.0.113.9"]},
+        }
+        extra = ()
     else:
         description, example, extra = ERRORS[code]
     headers = standard_headers(registry, authenticated=True)
