@@ -86,6 +86,12 @@ ROOT_URLCONF = "waqti.urls"
 # Only send SET search_path when the schema changed (safe on django-tenants >= 4.0.1).
 TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# The schema new tenants are copied from (tenancy/schema_clone.py). `migrate` creates it and
+# migrates it first, before the tenants; nothing else writes to it. No slug maps to this name
+# (tenant schemas are ``t_<slug>``).
+WAQTI_TENANT_TEMPLATE_SCHEMA = "tenant_template"
+# Processes migrating tenant schemas in parallel (`manage.py migrate --processes` overrides).
+WAQTI_MIGRATE_PROCESSES = int(os.environ.get("WAQTI_MIGRATE_PROCESSES") or (os.cpu_count() or 2))
 
 MIDDLEWARE = [
     "waqti.api.request_id.RequestIdMiddleware",
