@@ -41,12 +41,16 @@ WHERE c.relnamespace = %s::regnamespace AND c.relkind = 'r'
 ORDER BY c.relname
 """
 
-# The sequences of the migration-owned tables' identity columns, schema-qualified.
+# The identity columns' sequences: name and type (LIKE makes every new
+# one bigint, whatever the template's, e.g. Django's older integer AutoFields).
 SEQUENCES = """
-SELECT c.relname, a.attname,
-       pg_get_serial_sequence(format('%%I.%%I', %s::text, c.relname), a.attname)
+SELECT c.relname, a.attname, q.relname, format_type(s.seqtypid, NULL)
 FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-WHERE c.relnamespace = %s::regnamespace AND c.relname = ANY(%s::text[]) AND a.attidentity <> ''
+JOIN pg_depend d ON d.refobjid = c.oid AND d.refobjsubid = a.attnum AND d.deptype = 'i'
+     AND d.classid = 'pg_class'::regclass
+JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S'
+JOIN pg_sequence s ON s.seqrelid = q.oid
+WHERE c.relnamespace = %s::regnamespace AND a.attidentity <> ''
 ORDER BY c.relname, a.attnum
 """
 
@@ -135,7 +139,7 @@ def clone_script(template: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute(TABLES, [template])
         tables = [row[0] for row in cursor.fetchall()]
-        cursor.execute(SEQUENCES, [template, template, list(MIGRATION_OWNED_TABLES)])
+        cursor.execute(SEQUENCES, [template])
         sequences = cursor.fetchall()
         cursor.execute(CONSTRAINTS, [template])
         constraints = cursor.fetchall()
@@ -172,11 +176,15 @@ def clone_script(template: str) -> str:
                 f"INSERT INTO {ident(table)} OVERRIDING SYSTEM VALUE "  # noqa: S608 (identifiers)
                 f"SELECT * FROM {source}.{ident(table)}"
             )
-    for table, column, sequence in sequences:
+    for table, column, name, data_type in sequences:
+        if data_type != "bigint":
+            statements.append(f"ALTER SEQUENCE {ident(name)} AS {data_type}")
+        if table not in MIGRATION_OWNED_TABLES:
+            continue
         # The sequence goes on from where the template's is, as after a migration.
         statements.append(
             f"SELECT setval(pg_get_serial_sequence({literal(ident(table))}, {literal(column)}), "  # noqa: S608
-            f"last_value, is_called) FROM {sequence}"
+            f"last_value, is_called) FROM {source}.{ident(name)}"
         )
     return ";\n".join(statements)
 

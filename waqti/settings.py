@@ -49,8 +49,9 @@ SHARED_APPS = [
     # copies, whose inline styles the Content-Security-Policy blocks (and whose per-schema app
     # colours mean nothing with one admin site per host: waqti/admin_sites.py).
     "django.contrib.admin",
-    "django_tenants",
+    # Before django_tenants: its `migrate` (tenancy/management/commands/migrate.py) wins.
     "tenancy",
+    "django_tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
