@@ -9,7 +9,7 @@ per-schema read inside the server) and returns only the schemas that lack someth
 
 from __future__ import annotations
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import get_public_schema_name, get_tenant_model
 
@@ -52,10 +52,10 @@ def pending_migrations(template: str, expected: list[str]) -> dict[str, list[str
     params = {"expected": expected, "template": template, "public": get_public_schema_name()}
     connection.set_schema_to_public()
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-    except DatabaseError:
+    except DatabaseError:  # migrate runs in autocommit: a failed statement leaves nothing behind
         if tenant_table_exists():
             raise
         return None

@@ -1,8 +1,8 @@
 """A tenant copied from the template equals one built by replaying every migration.
 
-Compared from pg_catalog: tables, columns (order, type, nullability, default, identity; a copy has no dropped columns, so
-its attnums may be smaller), constraints
-(with the schema each foreign key points into), indexes, sequences (owner, options, position),
+Compared from pg_catalog: tables, columns (order, type, nullability, default, identity; a copy
+has no dropped columns, so its attnums may be smaller), constraints (with the schema each
+foreign key points into), indexes, sequences (owner, type, options, position),
 non-internal triggers, and every table's rows. The schema's own name is normalised; any other
 schema named (the template's, above all) is kept, so a copy that still points at the template
 differs.
