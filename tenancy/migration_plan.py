@@ -2,9 +2,10 @@
 
 Django records every migration of the project in every schema's ``django_migrations`` (the
 router only turns another side's operations into no-ops), so a schema is up to date when its
-history holds every node of the migration graph. One SELECT reads the history of the public
-schema, the template and every tenant named in the tenant table (``query_to_xml`` runs the
-per-schema read inside the server) and returns only the schemas that lack something.
+history holds every node of the migration graph. One SELECT names the schemas (public, the
+template, every tenant in the tenant table) and hands them to ``public.waqti_schemas_behind``
+(tenancy/migrations/0003_schemas_behind.py), which reads each history inside the server and
+returns only the schemas that lack something.
 """
 
 from __future__ import annotations
@@ -15,24 +16,18 @@ from django_tenants.utils import get_public_schema_name, get_tenant_model
 
 # %(expected)s: every "app.name" of the graph; %(template)s: the template schema's name.
 PENDING = """
-SELECT s.schema_name,
-       CASE WHEN to_regclass(format('%%I.django_migrations', s.schema_name)) IS NULL
-            THEN %(expected)s::text[]
-            ELSE ARRAY(
-                SELECT unnest(%(expected)s::text[])
-                EXCEPT
-                SELECT unnest(xpath('/table/row/m/text()', query_to_xml(
-                    format('SELECT app || ''.'' || name AS m FROM %%I.django_migrations',
-                           s.schema_name),
-                    false, false, '')))::text
-            )
-       END AS missing
-FROM (
-    SELECT %(public)s::text, 0
-    UNION ALL SELECT %(template)s::text, 1
-    UNION ALL SELECT schema_name::text, 2 FROM {tenants} WHERE schema_name <> %(public)s
-) AS s(schema_name, position)
-ORDER BY s.position, s.schema_name
+SELECT schema_name, missing FROM {public}.waqti_schemas_behind(
+    ARRAY(
+        SELECT name FROM (
+            SELECT %(public)s::text, 0
+            UNION ALL SELECT %(template)s::text, 1
+            UNION ALL SELECT schema_name::text, 2 FROM {tenants}
+            WHERE schema_name <> %(public)s::text
+        ) AS s(name, position)
+        ORDER BY position, name
+    ),
+    %(expected)s::text[]
+)
 """
 
 
@@ -45,10 +40,11 @@ def expected_migrations() -> list[str]:
 def pending_migrations(template: str, expected: list[str]) -> dict[str, list[str]] | None:
     """``{schema: [missing "app.name", ...]}`` in walking order, up-to-date schemas left out.
 
-    One statement. None when there is no tenant table yet (a new database): everything to do.
+    One statement. None when the public schema is not migrated far enough to answer (a new
+    database, or one from before migration tenancy 0003): migrate the public schema first.
     """
-    tenants = f'"{get_public_schema_name()}"."{get_tenant_model()._meta.db_table}"'
-    sql = PENDING.format(tenants=tenants)
+    public = f'"{get_public_schema_name()}"'
+    sql = PENDING.format(public=public, tenants=f'{public}."{get_tenant_model()._meta.db_table}"')
     params = {"expected": expected, "template": template, "public": get_public_schema_name()}
     connection.set_schema_to_public()
     try:
@@ -56,13 +52,5 @@ def pending_migrations(template: str, expected: list[str]) -> dict[str, list[str
             cursor.execute(sql, params)
             rows = cursor.fetchall()
     except DatabaseError:  # migrate runs in autocommit: a failed statement leaves nothing behind
-        if tenant_table_exists():
-            raise
         return None
     return {schema: sorted(missing) for schema, missing in rows if missing}
-
-
-def tenant_table_exists() -> bool:
-    """Whether the public schema has the tenant table (a query; only after a failed plan)."""
-    connection.set_schema_to_public()
-    return get_tenant_model()._meta.db_table in connection.introspection.table_names()

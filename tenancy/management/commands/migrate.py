@@ -70,7 +70,9 @@ class Command(MigrateSchemasCommand):
         if plan is None or public in plan:
             self.note(f"{public}: migrating the shared apps")
             run_migrations(args, options, CODENAME, public)
-            plan = pending_migrations(template, expected) or {}
+            plan = pending_migrations(template, expected)
+            if plan is None:
+                raise CommandError("the public schema is migrated but cannot say who is behind")
         plan.pop(public, None)
         if not plan:
             self.note(f"No migrations to apply (checked in {time.perf_counter() - started:.2f} s).")
