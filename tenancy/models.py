@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models, transaction
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import schema_exists
 
 from tenancy.plans import Plan
+from tenancy.schema_clone import clone_schema
 
 SLUG_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 slug_validator = RegexValidator(
@@ -33,6 +36,25 @@ class Tenant(TenantMixin):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
+
+    def create_schema(
+        self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
+    ) -> bool:
+        """Copy the migrated template schema (tenancy/schema_clone.py) rather than migrate.
+
+        Without a template (a database ``migrate`` has not reached since this code shipped),
+        django-tenants' own path: create the schema and replay every migration.
+        """
+        template = settings.WAQTI_TENANT_TEMPLATE_SCHEMA
+        if not sync_schema or not schema_exists(template):
+            return super().create_schema(check_if_exists, sync_schema, verbosity)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        # A savepoint: on failure save() deletes the row, which needs a usable transaction.
+        with transaction.atomic():
+            clone_schema(template, self.schema_name)
+        connection.set_schema_to_public()
+        return True
 
 
 class Domain(DomainMixin):

@@ -20,7 +20,7 @@ class TenantError(Exception):
 
 
 def tenant_create(*, slug: str, name: str, domains: list[str], plan: str) -> Tenant:
-    """Create a tenant, its schema (fully migrated) and its domains, or nothing at all."""
+    """Create a tenant, its schema (copied from the migrated template) and domains, or nothing."""
     slug = slug.strip()
     if not re.match(SLUG_PATTERN, slug) or len(slug) > 48:
         raise TenantError(
@@ -51,8 +51,8 @@ def tenant_create(*, slug: str, name: str, domains: list[str], plan: str) -> Ten
     except ValidationError as exc:
         raise TenantError("; ".join(exc.messages)) from exc
     connection.set_schema_to_public()
-    # The schema is created and migrated by save(); if anything after it fails, the row and the
-    # schema are rolled back together (PostgreSQL DDL is transactional).
+    # The schema is copied from the template by save() (Tenant.create_schema); if anything after
+    # it fails, the row and the schema are rolled back together (PostgreSQL DDL is transactional).
     with transaction.atomic():
         tenant.save(verbosity=0)
         for index, host in enumerate(hosts):

@@ -49,8 +49,9 @@ SHARED_APPS = [
     # copies, whose inline styles the Content-Security-Policy blocks (and whose per-schema app
     # colours mean nothing with one admin site per host: waqti/admin_sites.py).
     "django.contrib.admin",
-    "django_tenants",
+    # Before django_tenants: its `migrate` (tenancy/management/commands/migrate.py) wins.
     "tenancy",
+    "django_tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -86,6 +87,12 @@ ROOT_URLCONF = "waqti.urls"
 # Only send SET search_path when the schema changed (safe on django-tenants >= 4.0.1).
 TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# The schema new tenants are copied from (tenancy/schema_clone.py). `migrate` creates it and
+# migrates it first, before the tenants; nothing else writes to it. No slug maps to this name
+# (tenant schemas are ``t_<slug>``).
+WAQTI_TENANT_TEMPLATE_SCHEMA = "tenant_template"
+# Processes migrating tenant schemas in parallel (`manage.py migrate --processes` overrides).
+WAQTI_MIGRATE_PROCESSES = int(os.environ.get("WAQTI_MIGRATE_PROCESSES") or (os.cpu_count() or 2))
 
 MIDDLEWARE = [
     # First: X-Forwarded-Proto only from WAQTI_TRUSTED_PROXIES (SECURE_PROXY_SSL_HEADER below).

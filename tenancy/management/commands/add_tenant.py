@@ -11,7 +11,9 @@ from tenancy.services import TenantError, tenant_create
 
 
 class Command(BaseCommand):
-    help = "Create a tenant: its schema (fully migrated), its domains and its plan."
+    help = (
+        "Create a tenant: its schema (a copy of the migrated template), its domains and its plan."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug", help="tenant id seen by clients, e.g. acme-corp")
@@ -26,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--plan", required=True, help=f"one of: {', '.join(Plan.values)}")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.stderr.write(f"Creating tenant {options['slug']!r} (migrating its schema)...")
+        self.stderr.write(f"Creating tenant {options['slug']!r} (copying the template schema)...")
         try:
             tenant = tenant_create(
                 slug=options["slug"],
