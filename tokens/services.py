@@ -77,16 +77,18 @@ def token_create(
     """Create a token and return it with its plaintext (shown once, never stored)."""
     abilities = normalize_abilities(abilities)
     _check_escalation(actor, abilities)
-    secret = secrets.generate_secret()
     with transaction.atomic():
         token = ApiToken.objects.create(
             name=name,
             abilities=abilities,
-            secret_hash=secrets.hash_secret(secret),
+            secret_hash="",  # matches no secret; the checksum needs the id PostgreSQL assigns
             expires_at=expires_at,
             created_by_user=actor.user,
             created_by_token=actor.token,
         )
+        secret = secrets.generate_secret(token.pk)
+        token.secret_hash = secrets.hash_secret(secret)
+        token.save(update_fields=["secret_hash"])
         _record(token, TokenEvent.Kind.CREATED, actor)
         # Workers reject ids above the highest they know without a query (tokens.lookup); the
         # bump after commit tells them a new id exists, before its secret is shown.
@@ -103,7 +105,7 @@ def token_regenerate(
     """Give the token a new secret; the old one works ``grace_period_minutes`` longer."""
     _check_escalation(actor, token.abilities)
     now = timezone.now()
-    secret = secrets.generate_secret()
+    secret = secrets.generate_secret(token.pk)  # checksummed, also for a token issued before
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().get(pk=token.pk)
         if grace_period_minutes > 0:
