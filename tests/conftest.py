@@ -19,8 +19,8 @@ from django_tenants.utils import tenant_context
 from tenancy.models import Tenant
 from tenancy.resolver import resolver
 from tenancy.services import tenant_create
-from tokens.activity.buffer import buffer as activity_buffer
 from tokens import secrets
+from tokens.activity.buffer import buffer as activity_buffer
 from tokens.lookup import token_cache
 from tokens.services import Actor, token_create
 

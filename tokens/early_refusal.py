@@ -123,8 +123,8 @@ def _guard_refusal(
     refused_by: TokenSnapshot | None = None,
 ) -> HttpResponse | None:
     """The per-IP guard's 429, only for a token known invalid (``token_id`` None: malformed,
-    missing or a wrong checksum; else ``lookup.known_invalid``). One that may be valid takes the normal path,
-    whatever its address did."""
+    missing or a wrong checksum; else ``lookup.known_invalid``). One that may be valid takes the
+    normal path, whatever its address did."""
     window = guard.spent_guard_window(request, schema)
     if window is None:
         return None

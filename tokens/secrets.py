@@ -16,7 +16,21 @@ Tokens issued before checksums (40 random characters) cannot be told apart by th
 by their id: ids are sequential per tenant, and each tenant records the first id issued with a
 checksum (``Tenant.first_checksummed_token_id``, set by a migration to the tenant's highest id +
 1, and 1 for new tenants). Only ids at or above it are refused on a wrong checksum; an older id
-is always looked up (its secret may be legacy, or checksummed after a regeneration).
+is always looked up (its secret may be legacy, or checksummed after a regeneration, with the
+legacy one still in its grace period). Why this boundary:
+
+* a flag per token would need the row, i.e. the lookup this avoids; a marker in the text (a
+  prefix, another length) would break the seed's ``{id}|{40 [A-Za-z0-9]}``;
+* on the Tenant row (public schema) it is already in memory: the per-worker tenant resolver
+  holds the row, so the check costs no query and no Redis; it is set once and never changes,
+  so it needs no invalidation; and a tenant schema cloned from a template (rather than
+  migrated) does not carry it: a new Tenant row starts at 1;
+* it is one integer per tenant, forever: legacy ids only shrink in number as they are
+  regenerated (keeping their id, now checksummed, still looked up) or revoked and pruned.
+
+``parse_bearer`` stays the tenant-agnostic syntax check (the activity log uses it to record the
+id a refused request claimed); the callers that refuse (``tokens.authentication`` and
+``tokens.early_refusal``) apply ``refused_by_checksum`` right after it, before the token lookup.
 """
 
 from __future__ import annotations
