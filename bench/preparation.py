@@ -25,6 +25,7 @@ from bench.config import (
 )
 from bench.progress import log
 from bench.servers import manage, python_module
+from tokens.secrets import RANDOM_LENGTH, checksum
 
 
 @dataclass
@@ -139,7 +140,10 @@ def build(args: argparse.Namespace) -> Setup:
         setup.env, "issue_token", LIMITED.slug, "--name", "bench", "--abilities", "read"
     )
     token_id = setup.tokens["main"].split("|", 1)[0]
-    setup.tokens["invalid"] = f"{token_id}|{'Wrong' + '0' * 35}"  # well-formed, wrong secret
+    # Well-formed with a correct checksum, wrong secret: the worst bad token, which only the
+    # token cache can refuse without SQL (a wrong checksum is refused before it).
+    wrong = "Wrong" + "0" * (RANDOM_LENGTH - 5)
+    setup.tokens["invalid"] = f"{token_id}|{wrong}{checksum(int(token_id), wrong)}"
     import psycopg
 
     with psycopg.connect(database_url) as conn:

@@ -27,6 +27,9 @@ class Tenant(TenantMixin):
     name = models.CharField(max_length=255)
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.PROFESSIONAL)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The first token id of this tenant issued with a checksummed secret (tokens.secrets): set by
+    # a migration to the highest id then + 1 for tenants that had tokens before; 1 for new ones.
+    first_checksummed_token_id = models.BigIntegerField(default=1, editable=False)
 
     auto_create_schema = True
     auto_drop_schema = True

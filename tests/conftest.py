@@ -19,6 +19,7 @@ from django_tenants.utils import tenant_context
 from tenancy.models import Tenant
 from tenancy.resolver import resolver
 from tenancy.services import tenant_create
+from tokens import secrets
 from tokens.activity.buffer import buffer as activity_buffer
 from tokens.lookup import token_cache
 from tokens.services import Actor, token_create
@@ -111,6 +112,12 @@ def globex(db: None) -> Tenant:
 @pytest.fixture
 def initech(db: None) -> Tenant:
     return Tenant.objects.get(slug="initech")
+
+
+def guessed_token(token_id: int) -> str:
+    """``{id}|{secret}`` with a correct checksum and a secret never issued: a bad token only a
+    lookup (or the token cache) can refuse, unlike garbage, which its checksum gives away."""
+    return secrets.format_token(token_id, secrets.generate_secret(token_id))
 
 
 def issue_token(

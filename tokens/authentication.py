@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import APIException
@@ -11,8 +13,15 @@ from tokens import lookup, services
 from tokens.models import ApiToken
 from tokens.ratelimit.guard import count_failure, guard_refusal
 from tokens.ratelimit.plans import plan_budget
-from tokens.secrets import MalformedToken, parse_bearer
+from tokens.secrets import MAX_TOKEN_ID, MalformedToken, parse_bearer, refused_by_checksum
 from waqti.api.exceptions import Unauthenticated
+
+
+def first_checksummed_token_id(request: Any) -> int:
+    """The request tenant's first token id issued with a checksum (``tokens.secrets``): held by
+    the per-worker tenant resolver, so reading it costs nothing. Without a tenant, none is."""
+    tenant = getattr(request, "tenant", None)
+    return MAX_TOKEN_ID + 1 if tenant is None else tenant.first_checksummed_token_id
 
 
 def _refusal(request: Request) -> APIException:
@@ -26,6 +35,12 @@ def _refusal(request: Request) -> APIException:
 
 class BearerTokenAuthentication(BaseAuthentication):
     """Returns ``(token, token)`` for a usable token; raises the seed's 401 otherwise.
+
+    A secret whose checksum is wrong, for an id issued with checksums, is refused as a malformed
+    header is: before the lookup (no token cache, no token version, no SQL), counted by the
+    per-IP guard like every bad token (its one Redis call; the 401 then carries the guard's
+    ``X-RateLimit-*`` as any bad token's does). An older id is looked up whatever its checksum
+    (``tokens.secrets``).
 
     Only requests with a missing or bad token count against the client address's failure
     budget; once it is spent they get the guard's 429. A valid token is always looked up and
@@ -43,6 +58,8 @@ class BearerTokenAuthentication(BaseAuthentication):
             token_id, secret = parse_bearer(request.META.get("HTTP_AUTHORIZATION"))
         except MalformedToken:
             raise _refusal(request) from None
+        if refused_by_checksum(token_id, secret, first_checksummed_token_id(request)):
+            raise _refusal(request)  # garbage, as a malformed header: no lookup
         now = timezone.now()
         budget = plan_budget(request)
         found = lookup.find_token(token_id, secret, now, budget)

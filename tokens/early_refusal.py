@@ -4,9 +4,10 @@ The memo of spent windows (``tokens.ratelimit.memo``) is filled by the per-IP gu
 throttle. While it holds a window of the request's tenant, ``EarlyRefusalMiddleware`` refuses,
 without counting:
 
-* a token known invalid (malformed or missing; else ``tokens.lookup.known_invalid``: no SQL, and
-  a Redis GET only when this worker has not read the tenant's token version in the last few
-  milliseconds), while the client's address has spent the per-IP guard's budget;
+* a token known invalid (malformed, missing, or a wrong checksum for an id issued with checksums:
+  no Redis, no SQL; else ``tokens.lookup.known_invalid``: no SQL, and a Redis GET only when this
+  worker has not read the tenant's token version in the last few milliseconds), while the
+  client's address has spent the per-IP guard's budget;
 * a token whose young cached snapshot accepts the presented secret (no Redis, no SQL), while the
   tenant has spent a plan window.
 
@@ -35,13 +36,13 @@ from django_tenants.utils import get_public_schema_name
 from rest_framework.renderers import JSONRenderer
 
 from tokens import lookup, services
-from tokens.authentication import BearerTokenAuthentication
+from tokens.authentication import BearerTokenAuthentication, first_checksummed_token_id
 from tokens.ratelimit import guard, plans
 from tokens.ratelimit.counter import WindowUsage
 from tokens.ratelimit.memo import exhausted
 from tokens.ratelimit.refusal import refusal_headers
 from tokens.ratelimit.throttle import PlanRateThrottle
-from tokens.secrets import MalformedToken, parse_bearer
+from tokens.secrets import MalformedToken, parse_bearer, refused_by_checksum
 from tokens.snapshot import TokenSnapshot
 from waqti.api.errors import too_many_requests_body
 from waqti.api.views import ApiViewMixin
@@ -100,6 +101,8 @@ def _refusal(request: HttpRequest, schema: str, plan: str, now: datetime) -> Htt
         token_id, secret = parse_bearer(request.META.get("HTTP_AUTHORIZATION"))
     except MalformedToken:
         return _guard_refusal(request, schema, None, "", now)
+    if refused_by_checksum(token_id, secret, first_checksummed_token_id(request)):
+        return _guard_refusal(request, schema, None, "", now)  # garbage, as malformed
     snapshot = lookup.token_cache.get(token_id)  # young enough to trust without Redis
     if snapshot is None:
         return _guard_refusal(request, schema, token_id, secret, now)
@@ -119,9 +122,9 @@ def _guard_refusal(
     now: datetime,
     refused_by: TokenSnapshot | None = None,
 ) -> HttpResponse | None:
-    """The per-IP guard's 429, only for a token known invalid (``token_id`` None: malformed or
-    missing; else ``lookup.known_invalid``). One that may be valid takes the normal path,
-    whatever its address did."""
+    """The per-IP guard's 429, only for a token known invalid (``token_id`` None: malformed,
+    missing or a wrong checksum; else ``lookup.known_invalid``). One that may be valid takes the
+    normal path, whatever its address did."""
     window = guard.spent_guard_window(request, schema)
     if window is None:
         return None

@@ -14,6 +14,8 @@ check the snapshot's version and count the budget's windows in one script call
 (``tokens.ratelimit.counter.count_at``); the counts come back with the token (``Found.usages``)
 for the throttle. If the version moved, nothing was counted and the row is re-read; the throttle
 then counts.
+A secret with a wrong checksum for an id issued with checksums never gets here
+(``tokens.secrets.refused_by_checksum``, applied by the callers).
 Invalid token, steady state: no SQL and at most one Redis GET (the version): ids are sequential
 per tenant, so an id above the known highest, a known-absent id, or a snapshot refusing the
 secret (constant-time) is invalid without a query (``TokenCache.rejects``); anything else is

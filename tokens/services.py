@@ -116,17 +116,19 @@ def token_create(
     abilities = normalize_abilities(abilities)
     allowed = _allowlist(allowed_ips or [])
     _check_escalation(actor, abilities)
-    secret = secrets.generate_secret()
     with transaction.atomic():
         token = ApiToken.objects.create(
             name=name,
             abilities=abilities,
-            secret_hash=secrets.hash_secret(secret),
+            secret_hash="",  # matches no secret; the checksum needs the id PostgreSQL assigns
             expires_at=expires_at,
             allowed_ips=allowed,
             created_by_user=actor.user,
             created_by_token=actor.token,
         )
+        secret = secrets.generate_secret(token.pk)
+        token.secret_hash = secrets.hash_secret(secret)
+        token.save(update_fields=["secret_hash"])
         _record(token, TokenEvent.Kind.CREATED, actor)
         # Workers reject ids above the highest they know without a query (tokens.lookup); the
         # bump after commit tells them a new id exists, before its secret is shown.
@@ -152,7 +154,7 @@ def token_regenerate(
     _check_escalation(actor, token.abilities)
     wanted = {} if allowed_ips is None else {"allowed_ips": _allowlist(allowed_ips)}
     now = timezone.now()
-    secret = secrets.generate_secret()
+    secret = secrets.generate_secret(token.pk)  # checksummed, also for a token issued before
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().get(pk=token.pk)
         if grace_period_minutes > 0:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tenancy.services import tenant_change_plan
-from tests.helpers import UNAUTHENTICATED, issue_token
+from tests.helpers import UNAUTHENTICATED, guessed_token, issue_token
 from tokens import lookup, services
 from tokens.activity.buffer import buffer as activity_buffer
 from tokens.models import ApiRequestLog, ApiToken
@@ -124,7 +124,7 @@ def test_per_ip_refusal_of_a_well_formed_invalid_token_costs_no_sql_and_at_most_
     settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 2
     monotonic = [0.0]
     monkeypatch.setattr(lookup.TokenCache, "clock", staticmethod(lambda: monotonic[0]))
-    guessing = api(acme, "42|" + "x" * 40)
+    guessing = api(acme, guessed_token(42))
     assert [guessing.get("/api/v1/me").status_code for _ in range(2)] == [401, 401]
     if version_read == "stale":  # the tenant's token version has to be read again
         monotonic[0] += lookup.VERSION_TRUST_SECONDS
@@ -142,7 +142,7 @@ def test_per_ip_memo_refuses_missing_malformed_and_wrong_secrets_but_not_valid_t
 ):
     settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 1
     valid = issue_token(acme, ["read"])
-    wrong_secret = valid.split("|")[0] + "|" + "z" * 40
+    wrong_secret = guessed_token(int(valid.split("|")[0]))
     assert api(acme).get("/api/v1/me").status_code == 401  # window spent, memo learns it
     assert api(acme, wrong_secret).get("/api/v1/me").status_code == 429  # known from now on
     redis_calls.clear()

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
-from tests.helpers import UNAUTHENTICATED, issue_token
+from tests.helpers import UNAUTHENTICATED, guessed_token, issue_token
 from tokens import lookup, secrets, services
 from tokens.lookup import MAX_SNAPSHOT_AGE_SECONDS, TokenCache
 from tokens.models import ApiToken
@@ -52,8 +52,8 @@ def bad_tokens(acme) -> list[str | None]:
     return [
         None,
         "garbage",
-        f"9{token_id(real)}77|{'u' * 40}",
-        f"{token_id(real)}|{'w' * 40}",
+        guessed_token(int(f"9{token_id(real)}77")),
+        guessed_token(token_id(real)),
         revoked,
     ]
 
@@ -113,8 +113,8 @@ def test_known_bad_tokens_cost_no_sql_in_steady_state(db, api, acme, clock, sett
     connection.set_schema_to_public()
     bad = [
         *bad_tokens(acme),
-        f"{token_id(kept) + 1000}|{'a' * 40}",  # above the highest id
-        f"{token_id(deleted)}|{'b' * 40}",
+        guessed_token(token_id(kept) + 1000),  # above the highest id
+        guessed_token(token_id(deleted)),
     ]
     clients = [api(acme, token) for token in bad]
     for client in clients:  # each is looked up once, then known
@@ -139,7 +139,7 @@ def test_a_token_created_in_another_worker_is_accepted_at_once(
 ):
     settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 3
     highest = token_id(issue_token(acme, ["read"]))
-    guessing = api(acme, f"{highest + 1}|{'g' * 40}")  # the id the next token will get
+    guessing = api(acme, guessed_token(highest + 1))  # the id the next token will get
     assert [guessing.get("/api/v1/me").status_code for _ in range(4)] == [401, 401, 401, 429]
     with another_worker(), tenant_context(acme):
         issued = token_create(name="new", abilities=["read"], actor=Actor())
@@ -172,12 +172,12 @@ def test_a_lost_version_bump_stops_hiding_a_new_token_after_the_snapshot_age(
     db, api, acme, clock, monkeypatch
 ):
     highest = token_id(issue_token(acme, ["read"]))
-    assert api(acme, f"{highest + 5}|{'g' * 40}").get("/api/v1/me").status_code == 401
-    secret = secrets.generate_secret()
+    assert api(acme, guessed_token(highest + 5)).get("/api/v1/me").status_code == 401
     with tenant_context(acme):  # created while Redis was unreachable: no version bump at all
-        row = ApiToken.objects.create(
-            name="no bump", abilities=["read"], secret_hash=secrets.hash_secret(secret)
-        )
+        row = ApiToken.objects.create(name="no bump", abilities=["read"], secret_hash="")
+        secret = secrets.generate_secret(row.pk)
+        row.secret_hash = secrets.hash_secret(secret)
+        row.save(update_fields=["secret_hash"])
     connection.set_schema_to_public()
     plaintext = secrets.format_token(row.pk, secret)
     assert api(acme, plaintext).get("/api/v1/me").status_code == 401  # stale for a while...
@@ -199,7 +199,7 @@ def test_create_outwaits_every_workers_trust_in_the_version_it_replaces(
     monkeypatch.setattr(TokenCache, "sleep", staticmethod(sleep))
     settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 1
     highest = token_id(issue_token(acme, ["read"]))
-    guessing = api(acme, f"{highest + 1}|{'g' * 40}")
+    guessing = api(acme, guessed_token(highest + 1))
     assert [guessing.get("/api/v1/me").status_code for _ in range(2)] == [401, 429]
     with another_worker(), tenant_context(acme):
         issued = token_create(name="new", abilities=["read"], actor=Actor())

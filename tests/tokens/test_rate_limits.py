@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tenancy.services import tenant_change_plan
-from tests.helpers import UNAUTHENTICATED, forbidden, issue_token
+from tests.helpers import UNAUTHENTICATED, forbidden, guessed_token, issue_token
 from waqti.client_ip import parse_trusted_proxies
 
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
@@ -150,7 +150,7 @@ def test_plan_change_applies_from_the_next_request(db, api, acme, clock):
 def test_bad_tokens_are_limited_per_ip(db, api, acme, clock, settings):
     settings.WAQTI_ANONYMOUS_RATE_PER_MINUTE = 3
     anonymous = api(acme)
-    guessing = api(acme, "42|" + "x" * 40)
+    guessing = api(acme, guessed_token(42))
     for client in (anonymous, guessing, anonymous):
         response = client.get("/api/v1/me")
         assert response.status_code == 401 and response.json() == UNAUTHENTICATED

@@ -34,7 +34,9 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "bearerFormat": "{id}|{secret}",
             "description": "A tenant's API token, `{id}|{secret}` (e.g. `3|a1b2...`): created in "
-            "Settings -> API Settings or with POST /api/v1/tokens, shown once.",
+            "Settings -> API Settings or with POST /api/v1/tokens, shown once. The secret is 40 "
+            "`[A-Za-z0-9]`: 34 random, then 6 base62 digits of the CRC32 of `{id}|{the 34}` "
+            "(README, Token format).",
         }
 
 
