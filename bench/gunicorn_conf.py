@@ -22,4 +22,4 @@ proc_name = os.environ.get("BENCH_PROC_NAME", "waqti-bench")
 # Production wiring of the API (see tokens/activity.py): flush the buffered activity log when a
 # worker exits. The floor has no such app.
 if os.environ.get("DJANGO_SETTINGS_MODULE", "waqti.settings") == "waqti.settings":
-    from tokens.activity.gunicorn_hooks import worker_exit  # noqa: F401 - gunicorn finds hooks by name
+    from tokens.activity.gunicorn_hooks import post_worker_init, worker_exit  # noqa: F401 - gunicorn finds hooks by name

@@ -17,4 +17,4 @@ keepalive = 5
 accesslog = "-"
 
 # Flush the worker's buffered activity-log entries when it exits (also on max_requests recycling).
-from tokens.activity.gunicorn_hooks import worker_exit  # noqa: E402, F401
+from tokens.activity.gunicorn_hooks import post_worker_init, worker_exit  # noqa: E402, F401

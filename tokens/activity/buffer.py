@@ -63,6 +63,7 @@ from django.db import (
 from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import schema_context
 
+from tokens.activity import spool as spooling
 from tokens.activity.capture import LogEntry, entry_for
 from tokens.activity.models import LOG_FIELDS, ApiRequestLog
 
@@ -93,6 +94,30 @@ def copy_rows(entries: list[LogEntry]) -> None:
                 copy.write_row(_row_of(entry))
 
 
+def already_written(entries: list[LogEntry]) -> set[tuple[datetime, str]]:
+    """The ``(occurred_at, request_id)`` of ``entries`` the current schema's log already holds.
+
+    A recovered segment may hold entries its worker committed just before it died (between the
+    commit and the unlink). The pair is the entry's identity: a client may reuse an
+    ``X-Request-ID``, not within the same microsecond. The time range keeps the query on the
+    ``occurred_at`` index.
+    """
+    if not entries:
+        return set()
+    table = connection.ops.quote_name(ApiRequestLog._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT occurred_at, request_id FROM {table} "  # noqa: S608 - constants only
+            "WHERE occurred_at BETWEEN %s AND %s AND request_id = ANY(%s)",
+            [
+                min(entry.occurred_at for entry in entries),
+                max(entry.occurred_at for entry in entries),
+                list({entry.request_id for entry in entries}),
+            ],
+        )
+        return set(cursor.fetchall())
+
+
 class ActivityBuffer:
     """Bounded in-memory queue of log entries with an optional background flusher thread.
 
@@ -108,15 +133,24 @@ class ActivityBuffer:
         max_entries: int | None = None,
         flush_interval: float | None = None,
         background: bool | None = None,
+        spool_directory: str | os.PathLike[str] | None = None,
     ) -> None:
         self.max_entries = max_entries or settings.WAQTI_ACTIVITY_BUFFER_MAX
         self.flush_interval = flush_interval or settings.WAQTI_ACTIVITY_FLUSH_SECONDS
         self.background = (
             settings.WAQTI_ACTIVITY_BACKGROUND_FLUSH if background is None else background
         )
+        if spool_directory is None and settings.WAQTI_ACTIVITY_SPOOL_DIR:
+            spool_directory = spooling.database_directory(
+                settings.WAQTI_ACTIVITY_SPOOL_DIR, connections["default"].settings_dict
+            )
+        self.spool = spooling.Spool(spool_directory) if spool_directory else None
         self.dropped = 0  # oldest entries pushed out of a full buffer
         self.rejected = 0  # entries the database refused on their own
         self.written = 0
+        self.recovered = 0  # entries written from dead workers' segments
+        self.unreadable = 0  # spool lines skipped: cut short by a kill, or corrupt
+        self.spool_failures = 0  # entries kept in memory only: the spool could not take them
         self._reset_state()
         self._atexit_registered = False
 
@@ -129,14 +163,22 @@ class ActivityBuffer:
         self._stopping = threading.Event()
         self._pid = os.getpid()
 
+        self._spool_failing = False
+
     def after_fork_in_child(self) -> None:
         """A forked worker starts empty: the parent still owns (and writes) what it buffered."""
+        if self.spool is not None:
+            self.spool.forget()
         self._reset_state()
 
     # --- write side -----------------------------------------------------------------------------
 
     def record(self, entry: LogEntry) -> None:
+        """Queue ``entry``; with a spool, it is on disk (in the kernel) when this returns."""
+        line = spooling.encode(entry) if self.spool is not None else b""
         with self._lock:
+            if line:
+                self._spool_append(line)
             if len(self._entries) >= self.max_entries:
                 self._entries.popleft()
                 self.dropped += 1
@@ -144,6 +186,28 @@ class ActivityBuffer:
             self._entries.append(entry)
         if self.background and self._thread is None:
             self.start()
+
+    def _spool_append(self, data: bytes) -> None:
+        """Append to the live segment (the caller holds the lock); a failure is logged once."""
+        assert self.spool is not None
+        try:
+            self.spool.append(data)
+        except OSError as exc:
+            self.spool_failures += data.count(b"\n")
+            if not self._spool_failing:
+                self._spool_failing = True
+                logger.error(
+                    "API activity log: cannot write the spool in %s, keeping entries in memory "
+                    "only until it works again: %s",
+                    self.spool.directory,
+                    exc,
+                )
+        else:
+            if self._spool_failing:
+                self._spool_failing = False
+                logger.warning(
+                    "API activity log: the spool in %s works again", self.spool.directory
+                )
 
     @property
     def pending(self) -> int:
@@ -154,16 +218,35 @@ class ActivityBuffer:
         with self._lock:
             count = len(self._entries)
             self._entries.clear()
+            sealed = self.spool.seal() if self.spool is not None else None
+        if sealed is not None:
+            sealed.release()
         return count
 
     def flush(self) -> int:
         """Write everything queued, one COPY per schema; returns the number of rows written.
 
         Runs in the caller's thread and database connection (inside its transaction, if any).
+        The spool segment that held the entries is sealed in the same locked step that takes
+        them, and deleted once they are committed (entries kept for a retry are appended to the
+        next segment first).
         """
         with self._lock:
             entries = list(self._entries)
             self._entries.clear()
+            sealed = self.spool.seal() if self.spool is not None else None
+        try:
+            written = self._write(entries)
+        except BaseException:
+            if sealed is not None:
+                sealed.close()  # an orphan now: the next recovery writes it
+            raise
+        if sealed is not None:
+            # Committed rows only: inside a caller's transaction, deleted when it commits.
+            transaction.on_commit(sealed.release)
+        return written
+
+    def _write(self, entries: list[LogEntry]) -> int:
         by_schema: dict[str, list[LogEntry]] = defaultdict(list)
         for entry in entries:
             by_schema[entry.schema_name].append(entry)
@@ -242,7 +325,10 @@ class ActivityBuffer:
         )
 
     def _requeue(self, entries: list[LogEntry]) -> None:
+        lines = b"".join(map(spooling.encode, entries)) if self.spool is not None else b""
         with self._lock:
+            if lines:
+                self._spool_append(lines)
             self._entries.extendleft(reversed(entries))
             while len(self._entries) > self.max_entries:
                 self._entries.popleft()
@@ -259,6 +345,71 @@ class ActivityBuffer:
                 count,
                 self.dropped,
             )
+
+    # --- recovery of dead workers' spool segments ----------------------------------------------
+
+    def recover(self) -> int:
+        """Write the entries of spool segments whose worker died; returns how many were written.
+
+        Runs in the flusher thread, when it starts and after every flush. Entries the dead
+        worker had committed already (it died between the commit and the unlink) are skipped
+        (``already_written``). During an outage the segment stays for the next attempt.
+        """
+        if self.spool is None:
+            return 0
+        total = 0
+        for segment in self.spool.claim_orphans():
+            try:
+                entries, unreadable = spooling.read_entries(segment.read())
+                done, written, duplicates = self._write_recovered(entries)
+            except BaseException:
+                segment.close()
+                raise
+            total += written
+            if not done:
+                segment.close()
+                break
+            with self._lock:
+                self.recovered += written
+                self.unreadable += unreadable
+            logger.warning(
+                "API activity log: recovered %d entries of a worker that died (%s; %d written "
+                "before it died, %d unreadable lines skipped)",
+                written,
+                segment.path.name,
+                duplicates,
+                unreadable,
+            )
+            transaction.on_commit(segment.release)
+        return total
+
+    def _write_recovered(self, entries: list[LogEntry]) -> tuple[bool, int, int]:
+        """COPY what the log lacks of ``entries``: (all done, rows written, duplicates skipped)."""
+        by_schema: dict[str, list[LogEntry]] = defaultdict(list)
+        for entry in entries:
+            by_schema[entry.schema_name].append(entry)
+        written = duplicates = 0
+        for schema_name, group in by_schema.items():
+            try:
+                with schema_context(schema_name), transaction.atomic():
+                    known = already_written(group)
+            except (OperationalError, InterfaceError) as exc:
+                logger.warning("API activity log: database unreachable, recovery later: %s", exc)
+                return False, written, duplicates
+            except DatabaseError:
+                logger.exception(
+                    "API activity log: dropping %d recovered entries for %s",
+                    len(group),
+                    schema_name,
+                )
+                continue
+            fresh = [entry for entry in group if (entry.occurred_at, entry.request_id) not in known]
+            duplicates += len(group) - len(fresh)
+            group_written, keep = self._write_schema(schema_name, fresh)
+            written += group_written
+            if keep:
+                return False, written, duplicates
+        return True, written, duplicates
 
     def wait_until_written(self, count: int, timeout: float) -> bool:
         """Block until at least ``count`` rows were written in total (tests, health checks)."""
@@ -283,6 +434,7 @@ class ActivityBuffer:
 
     def _run(self) -> None:
         try:
+            self._flush_and_tidy()  # recovers what dead workers left, at once
             while not self._stopping.wait(self.flush_interval):
                 self._flush_and_tidy()
             self._flush_and_tidy()
@@ -294,6 +446,10 @@ class ActivityBuffer:
             self.flush()
         except Exception:
             logger.exception("API activity log: flush failed")
+        try:
+            self.recover()
+        except Exception:
+            logger.exception("API activity log: recovery failed")
         # Honour CONN_MAX_AGE and drop a connection broken by a database restart, as requests do.
         close_old_connections()
 
