@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export PORT
 
-.PHONY: install run test test-fast lint format bench stop-db clean
+.PHONY: install run test test-fast lint format bench faults stop-db clean
 
 install: $(BIN)/.installed
 
@@ -34,6 +34,10 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# Fault scenarios on private PostgreSQL and Redis servers (faults/); prints the table.
+faults: install
+	$(BIN)/python -m faults.run
 
 stop-db: install
 	$(BIN)/python -m waqti.embedded_db stop

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import psycopg
 from django.conf import settings
+
+from faults.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,12 +89,6 @@ def manage(env: dict[str, str], *args: str) -> str:
             f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
         )
     return result.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -1,0 +1,18 @@
+"""The fault scenarios, one module each, every one exposing ``run(quick: bool) -> Row``.
+
+``quick=True`` is the CI test's run: shorter load, the same requirement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from faults.report import Row
+from faults.scenarios import baseline, postgres_restarted
+
+SCENARIOS: dict[str, Callable[[bool], Row]] = {
+    "baseline": baseline.run,
+    "postgres_restarted": postgres_restarted.run,
+}
+# The fast ones also run as tests in CI (tests/faults/), each bounded in time.
+FAST = frozenset({"baseline", "postgres_restarted"})
