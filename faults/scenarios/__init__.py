@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from faults.report import Row
-from faults.scenarios import baseline, postgres_restarted
+from faults.scenarios import baseline, postgres_restarted, worker_killed
 
 SCENARIOS: dict[str, Callable[[bool], Row]] = {
     "baseline": baseline.run,
     "postgres_restarted": postgres_restarted.run,
+    "worker_killed": worker_killed.run,
 }
 # The fast ones also run as tests in CI (tests/faults/), each bounded in time.
-FAST = frozenset({"baseline", "postgres_restarted"})
+FAST = frozenset({"baseline", "postgres_restarted", "worker_killed"})

@@ -1,10 +1,14 @@
 """The activity log's writer: ``/api/v1`` requests buffered per worker, written in batches.
 
 Write path
-    ``ApiActivityLogMiddleware`` turns each request into a ``LogEntry`` and appends it to the
-    process-wide ``buffer`` (a lock and a deque append: no database round trip). A daemon thread
-    writes the buffer every ``WAQTI_ACTIVITY_FLUSH_SECONDS`` (default 1 s) with one ``COPY``
-    per tenant schema (``copy_rows``), on its own database connection, closed when it stops.
+    ``ApiActivityLogMiddleware`` turns each request into a ``LogEntry`` and ``record`` appends it
+    to this worker's spool segment (``tokens.activity.spool``: one JSON line, one ``os.write``
+    on an ``O_APPEND`` descriptor) and to the in-memory queue, under one lock, before the
+    response leaves the worker: no database round trip. A daemon thread writes the queue every
+    ``WAQTI_ACTIVITY_FLUSH_SECONDS`` (default 1 s) with one ``COPY`` per tenant schema
+    (``copy_rows``), on its own database connection, closed when it stops. The step that takes
+    the queue also seals the segment (new entries go to a new one); the sealed segment is
+    deleted once its entries are committed.
 
 Durability
     * Normal shutdown or restart (gunicorn's graceful stop, restart and reload on SIGTERM,
@@ -12,13 +16,24 @@ Durability
       nothing is lost. ``shutdown()`` runs from ``atexit`` and from the gunicorn ``worker_exit``
       hook (``tokens.activity.gunicorn_hooks``); it stops the thread, which writes what is left,
       then flushes once more.
-    * Hard kill (SIGKILL, gunicorn's kill after ``graceful_timeout``, the OOM killer, power loss;
-      also SIGTERM to a bare Python process without a handler, which skips ``atexit``): the
-      entries of the last flush interval, about one second, are lost. That is the price of
-      keeping the INSERT off the request path.
-    * Database unreachable: entries stay buffered and are retried every interval. The buffer holds
-      at most ``WAQTI_ACTIVITY_BUFFER_MAX`` entries (about 1 KB each); beyond that the oldest are
-      dropped and counted, and the count is logged (``waqti.activity``) at the next flush.
+    * The process killed (SIGKILL, gunicorn's kill after ``graceful_timeout`` or ``timeout``,
+      the OOM killer, a segfault): nothing answered is lost. Its segments stay on disk; the
+      kernel drops its ``flock``, so the next ``recover`` of any worker of the same spool
+      directory (each flusher runs one at start, which the ``post_worker_init`` hook makes
+      immediate, and after every flush) claims them and writes their entries, skipping those
+      the dead worker had committed already (``already_written``). A line cut short by the kill
+      is skipped and counted (``unreadable``): it belongs to a request that was not answered.
+    * The machine lost (power, kernel crash): entries are not ``fsync``-ed, so those written to
+      the page cache in roughly the last 30 s (the kernel's writeback delay) may be lost with
+      it, besides the spool directory itself if it lives on a disk that is lost.
+    * No spool (``WAQTI_ACTIVITY_SPOOL_DIR`` empty, or the directory cannot be written: logged
+      once, entries counted in ``spool_failures``): a killed process loses the entries of the
+      last flush interval, about one second.
+    * Database unreachable: entries stay queued (and spooled) and are retried every interval;
+      those kept are appended to the next segment before the old one is deleted. The queue
+      holds at most ``WAQTI_ACTIVITY_BUFFER_MAX`` entries (about 1 KB each); beyond that the
+      oldest are dropped and counted, and the count is logged (``waqti.activity``) at the next
+      flush. Dead workers' segments wait on disk until the database is back.
     * An entry the database refuses (a data or constraint error; capture already makes values
       storable, ``tokens.activity.capture``) never takes its neighbours with it: the batch is
       split in halves and retried until each refused entry stands alone; only those are dropped,
@@ -27,10 +42,12 @@ Durability
 Wiring gunicorn (``gunicorn.conf.py``; the hook module is safe to import before Django)::
 
     # gunicorn finds hooks by name
-    from tokens.activity.gunicorn_hooks import worker_exit  # noqa: F401
+    from tokens.activity.gunicorn_hooks import post_worker_init, worker_exit  # noqa: F401
 
-Tests: under pytest no thread is started (``WAQTI_ACTIVITY_BACKGROUND_FLUSH``); they call
-``buffer.flush()``, which writes in the calling thread's connection and transaction.
+Tests: under pytest no thread is started (``WAQTI_ACTIVITY_BACKGROUND_FLUSH``) and there is no
+spool (``WAQTI_ACTIVITY_SPOOL_DIR``) unless a test builds a buffer with one; they call
+``buffer.flush()``, which writes in the calling thread's connection and transaction (a sealed
+segment goes when that transaction commits).
 
 What a request records (and how values are made storable): ``tokens.activity.capture``.
 Reading and pruning the stored log: ``tokens.activity.log``.

@@ -39,7 +39,8 @@ from tokens.activity.capture import LogEntry
 SUFFIX = ".spool"
 CREATING = ".creating"  # a segment not yet locked: never claimed while it may be fresh
 STALE_CREATING_SECONDS = 60
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+# ASCII only (other characters as \u escapes): measured faster than ensure_ascii=False here.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 _FIELDS = len(LogEntry.__slots__)
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
