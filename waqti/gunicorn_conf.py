@@ -16,5 +16,6 @@ graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 
-# Flush the worker's buffered activity-log entries when it exits (also on max_requests recycling).
+# Activity log: start the flusher with the worker (it writes what killed workers left in the spool)
+# and flush the buffer when the worker exits (also on max_requests recycling).
 from tokens.activity.gunicorn_hooks import post_worker_init, worker_exit  # noqa: E402, F401

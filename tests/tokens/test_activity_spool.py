@@ -250,3 +250,14 @@ def test_spool_recovery_never_takes_its_own_live_segment(db, acme, tmp_path):
     buffer.record(entry(request_id="mine"))
     assert buffer.recover() == 0
     assert buffer.pending == 1
+
+
+def test_spool_recovery_removes_an_empty_orphan_quietly(
+    db, tmp_path, caplog, django_capture_on_commit_callbacks
+):
+    Spool(tmp_path).new_segment().close()  # created, then its owner died before writing
+    survivor = spooled_buffer(tmp_path)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert survivor.recover() == 0
+    assert list(tmp_path.iterdir()) == []
+    assert "recovered" not in caplog.text

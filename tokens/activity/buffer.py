@@ -6,9 +6,9 @@ Write path
     on an ``O_APPEND`` descriptor) and to the in-memory queue, under one lock, before the
     response leaves the worker: no database round trip. A daemon thread writes the queue every
     ``WAQTI_ACTIVITY_FLUSH_SECONDS`` (default 1 s) with one ``COPY`` per tenant schema
-    (``copy_rows``), on its own database connection, closed when it stops. The step that takes
-    the queue also seals the segment (new entries go to a new one); the sealed segment is
-    deleted once its entries are committed.
+    (``tokens.activity.rows``), on its own database connection, closed when it stops. The step
+    that takes the queue also seals the segment (new entries go to a new one); the sealed
+    segment is deleted once its entries are committed.
 
 Durability
     * Normal shutdown or restart (gunicorn's graceful stop, restart and reload on SIGTERM,
@@ -21,8 +21,8 @@ Durability
       kernel drops its ``flock``, so the next ``recover`` of any worker of the same spool
       directory (each flusher runs one at start, which the ``post_worker_init`` hook makes
       immediate, and after every flush) claims them and writes their entries, skipping those
-      the dead worker had committed already (``already_written``). A line cut short by the kill
-      is skipped and counted (``unreadable``): it belongs to a request that was not answered.
+      the dead worker had committed already (``rows.already_written``). A line cut short by
+      the kill is skipped and counted (``unreadable``): its request was not answered.
     * The machine lost (power, kernel crash): entries are not ``fsync``-ed, so those written to
       the page cache in roughly the last 30 s (the kernel's writeback delay) may be lost with
       it, besides the spool directory itself if it lives on a disk that is lost.
@@ -57,12 +57,10 @@ from __future__ import annotations
 
 import atexit
 import logging
-import operator
 import os
 import threading
 import time
 from collections import defaultdict, deque
-from contextlib import nullcontext
 from datetime import datetime
 
 from django.conf import settings
@@ -73,7 +71,6 @@ from django.db import (
     InterfaceError,
     OperationalError,
     close_old_connections,
-    connection,
     connections,
     transaction,
 )
@@ -82,57 +79,14 @@ from django_tenants.utils import schema_context
 
 from tokens.activity import spool as spooling
 from tokens.activity.capture import LogEntry, entry_for
-from tokens.activity.models import LOG_FIELDS, ApiRequestLog
+from tokens.activity.rows import already_written, copy_rows
 
 logger = logging.getLogger("waqti.activity")
 
-_row_of = operator.attrgetter(*LOG_FIELDS)
 # Errors caused by the values of some entry (PostgreSQL refused a value or a constraint, or
 # psycopg could not encode one): the batch is split until the entry stands alone.
 ENTRY_ERRORS = (DataError, IntegrityError, ValueError)
 REFUSED_IDS_LOGGED = 10
-
-
-def copy_rows(entries: list[LogEntry]) -> None:
-    """Write ``entries`` into the current schema's log with one ``COPY`` of plain tuples.
-
-    ``bulk_create`` built a model instance and 11 parameters per entry: about 38 µs of CPU per
-    entry in the flusher thread, held in one burst per interval (the p99 stalls of cheap
-    requests); ``COPY`` costs about 2 µs. Errors are Django's (``OperationalError`` ...).
-    """
-    table = connection.ops.quote_name(ApiRequestLog._meta.db_table)
-    columns = ", ".join(LOG_FIELDS)
-    statement = f"COPY {table} ({columns}) FROM STDIN"  # constants only
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        # Under DEBUG or CaptureQueriesContext the wrapper logs statements: log the COPY too.
-        logged = cursor.debug_sql(statement) if hasattr(cursor, "debug_sql") else nullcontext()
-        with logged, cursor.cursor.copy(statement) as copy:  # the psycopg cursor's COPY
-            for entry in entries:
-                copy.write_row(_row_of(entry))
-
-
-def already_written(entries: list[LogEntry]) -> set[tuple[datetime, str]]:
-    """The ``(occurred_at, request_id)`` of ``entries`` the current schema's log already holds.
-
-    A recovered segment may hold entries its worker committed just before it died (between the
-    commit and the unlink). The pair is the entry's identity: a client may reuse an
-    ``X-Request-ID``, not within the same microsecond. The time range keeps the query on the
-    ``occurred_at`` index.
-    """
-    if not entries:
-        return set()
-    table = connection.ops.quote_name(ApiRequestLog._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT occurred_at, request_id FROM {table} "  # noqa: S608 - constants only
-            "WHERE occurred_at BETWEEN %s AND %s AND request_id = ANY(%s)",
-            [
-                min(entry.occurred_at for entry in entries),
-                max(entry.occurred_at for entry in entries),
-                list({entry.request_id for entry in entries}),
-            ],
-        )
-        return set(cursor.fetchall())
 
 
 class ActivityBuffer:
@@ -386,6 +340,9 @@ class ActivityBuffer:
             if not done:
                 segment.close()
                 break
+            if not entries and not unreadable:  # its owner died before its first write
+                transaction.on_commit(segment.release)
+                continue
             with self._lock:
                 self.recovered += written
                 self.unreadable += unreadable
