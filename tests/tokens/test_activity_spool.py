@@ -261,3 +261,14 @@ def test_spool_recovery_removes_an_empty_orphan_quietly(
         assert survivor.recover() == 0
     assert list(tmp_path.iterdir()) == []
     assert "recovered" not in caplog.text
+
+
+def test_spool_that_cannot_be_written_keeps_entries_in_memory_and_logs_once(tmp_path, caplog):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    buffer = spooled_buffer(blocked / "spool")
+    buffer.record(entry(request_id="one"))
+    buffer.record(entry(request_id="two"))
+    assert buffer.pending == 2
+    assert buffer.spool_failures == 2
+    assert caplog.text.count("cannot write the spool") == 1
