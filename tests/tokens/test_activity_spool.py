@@ -70,8 +70,10 @@ def test_spool_read_skips_and_counts_a_line_cut_short_by_a_kill():
         b"{}",
         b"[1,2]",
         b"\xff\xfe",
-        b'["t","not a date",1,"","GET","/","",200,1.0,null,"","r"]',
-        b'["t","2025-01-01T10:00:00",1,"","GET","/","",200,1.0,null,"","r"]',
+        b'["t","2025-01-01T10:00:00Z",1,"","GET","/","",200,1.0,null,"","r"]',
+        b'["t",1.5,1,"","GET","/","",200,1.0,null,"","r"]',
+        b'["t",true,1,"","GET","/","",200,1.0,null,"","r"]',
+        b'["t",1000000000000000000000000,1,"","GET","/","",200,1.0,null,"","r"]',
         b"null",
     ],
 )
@@ -272,3 +274,9 @@ def test_spool_that_cannot_be_written_keeps_entries_in_memory_and_logs_once(tmp_
     assert buffer.pending == 2
     assert buffer.spool_failures == 2
     assert caplog.text.count("cannot write the spool") == 1
+
+
+def test_spool_entry_with_a_naive_time_stays_in_memory_and_is_counted(tmp_path):
+    buffer = spooled_buffer(tmp_path)
+    buffer.record(entry(occurred_at=datetime(2025, 1, 1, 10, 0)))  # no time zone
+    assert (buffer.pending, buffer.spool_failures) == (1, 1)

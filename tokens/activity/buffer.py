@@ -146,7 +146,12 @@ class ActivityBuffer:
 
     def record(self, entry: LogEntry) -> None:
         """Queue ``entry``; with a spool, it is on disk (in the kernel) when this returns."""
-        line = spooling.encode(entry) if self.spool is not None else b""
+        line = b""
+        if self.spool is not None:
+            try:
+                line = spooling.encode(entry)
+            except (TypeError, ValueError):  # a naive time: kept in memory, counted
+                self.spool_failures += 1
         with self._lock:
             if line:
                 self._spool_append(line)

@@ -11,8 +11,10 @@ segment's entries are committed and the file unlinked. The kernel drops the lock
 process dies, however it dies, so a segment whose lock can be taken is an orphan
 (``claim_orphans``), whatever pid now runs; a reused pid changes nothing.
 
-Lines are ``[schema, occurred_at ISO 8601, token_id, token_name, method, path, query_string,
-status, duration_ms, ip_address, user_agent, request_id]`` (``LogEntry``'s fields, in order).
+Lines are JSON arrays ``[schema, occurred_at, token_id, token_name, method, path, query_string,
+status, duration_ms, ip_address, user_agent, request_id]`` (``LogEntry``'s fields, in order;
+``occurred_at`` in microseconds since 1970-01-01 UTC), about 170 bytes; encoding one costs
+about 5 µs.
 A line cut short by a kill in the middle of a write, or otherwise unreadable, is skipped and
 counted by ``read_entries``, never raised.
 
@@ -31,7 +33,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tokens.activity.capture import LogEntry
@@ -42,16 +44,18 @@ STALE_CREATING_SECONDS = 60
 # ASCII only (other characters as \u escapes): measured faster than ensure_ascii=False here.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 _FIELDS = len(LogEntry.__slots__)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def encode(entry: LogEntry) -> bytes:
-    """One spool line (with its newline) for ``entry``."""
+    """One spool line (with its newline) for ``entry``; ``TypeError`` for a naive time."""
     return (
         _ENCODER.encode(
             (
                 entry.schema_name,
-                entry.occurred_at.isoformat(),
+                (entry.occurred_at - EPOCH) // MICROSECOND,  # exact; half the cost of isoformat()
                 entry.token_id,
                 entry.token_name,
                 entry.method,
@@ -76,11 +80,12 @@ def decode(line: bytes) -> LogEntry:
         raise ValueError(str(exc)) from exc
     if not isinstance(values, list) or len(values) != _FIELDS:
         raise ValueError("not a spool line")
-    if not isinstance(values[0], str) or not isinstance(values[1], str):
+    if not isinstance(values[0], str) or type(values[1]) is not int:
         raise ValueError("not a spool line")
-    occurred_at = datetime.fromisoformat(values[1])
-    if occurred_at.tzinfo is None:
-        raise ValueError("occurred_at without a time zone")
+    try:
+        occurred_at = EPOCH + values[1] * MICROSECOND
+    except OverflowError as exc:
+        raise ValueError(str(exc)) from exc
     return LogEntry(values[0], occurred_at, *values[2:])
 
 
