@@ -20,6 +20,8 @@ COPY . .
 RUN DJANGO_DEBUG=0 DJANGO_SECRET_KEY=collectstatic-only DATABASE_URL=postgresql://unused/unused \
     python manage.py collectstatic --noinput -v 0
 
+# The activity log's spool (docker-compose mounts a volume here; a new volume takes this owner).
+RUN mkdir -p /var/lib/waqti/activity-spool && chown -R waqti /var/lib/waqti
 USER waqti
 EXPOSE 8000
 CMD ["gunicorn", "waqti.wsgi:application", "--config", "python:waqti.gunicorn_conf"]

@@ -19,7 +19,7 @@ errorlog = "-"
 loglevel = "warning"
 proc_name = os.environ.get("BENCH_PROC_NAME", "waqti-bench")
 
-# Production wiring of the API (see tokens/activity.py): flush the buffered activity log when a
-# worker exits. The floor has no such app.
+# Production wiring of the API (tokens/activity/buffer.py): start the activity-log flusher with
+# a worker and flush the buffer when it exits. The floor has no such app.
 if os.environ.get("DJANGO_SETTINGS_MODULE", "waqti.settings") == "waqti.settings":
-    from tokens.activity.gunicorn_hooks import worker_exit  # noqa: F401 - gunicorn finds hooks by name
+    from tokens.activity.gunicorn_hooks import post_worker_init, worker_exit  # noqa: F401 - gunicorn finds hooks by name

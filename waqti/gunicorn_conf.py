@@ -20,5 +20,6 @@ accesslog = "-"
 # (waqti/forwarded_proto.py), and the client address (waqti/client_ip.py).
 forwarded_allow_ips = ""
 
-# Flush the worker's buffered activity-log entries when it exits (also on max_requests recycling).
-from tokens.activity.gunicorn_hooks import worker_exit  # noqa: E402, F401
+# Activity log: start the flusher with the worker (it writes what killed workers left in the spool)
+# and flush the buffer when the worker exits (also on max_requests recycling).
+from tokens.activity.gunicorn_hooks import post_worker_init, worker_exit  # noqa: E402, F401

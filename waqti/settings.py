@@ -129,6 +129,13 @@ if not (0 < WAQTI_ACTIVITY_FLUSH_SECONDS <= 60 and WAQTI_ACTIVITY_BUFFER_MAX > 0
 WAQTI_ACTIVITY_BACKGROUND_FLUSH = env_flag(
     "WAQTI_ACTIVITY_BACKGROUND_FLUSH", "pytest" not in sys.modules
 )
+# Each worker appends its entries to a spool file here before answering, so a killed worker loses
+# none (tokens/activity/spool.py); one subdirectory per database. Empty: no spool (entries of the
+# last flush interval die with a killed worker). Off under pytest, like the background flush.
+WAQTI_ACTIVITY_SPOOL_DIR = os.environ.get(
+    "WAQTI_ACTIVITY_SPOOL_DIR",
+    "" if "pytest" in sys.modules else str(RUNTIME_DIR / "activity-spool"),
+)
 # Default of `manage.py prune_api_logs --older-than-days`.
 WAQTI_API_LOG_RETENTION_DAYS = int(os.environ.get("WAQTI_API_LOG_RETENTION_DAYS", "90"))
 

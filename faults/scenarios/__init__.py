@@ -14,6 +14,7 @@ from faults.scenarios import (
     postgres_stopped,
     redis_frozen,
     redis_restarted,
+    worker_killed,
 )
 
 SCENARIOS: dict[str, Callable[[bool], Row]] = {
@@ -22,8 +23,16 @@ SCENARIOS: dict[str, Callable[[bool], Row]] = {
     "postgres_stopped": postgres_stopped.run,
     "redis_frozen": redis_frozen.run,
     "redis_restarted": redis_restarted.run,
+    "worker_killed": worker_killed.run,
 }
 # The fast ones also run as tests in CI (tests/faults/), each bounded in time.
 FAST = frozenset(
-    {"baseline", "postgres_restarted", "postgres_stopped", "redis_frozen", "redis_restarted"}
+    {
+        "baseline",
+        "postgres_restarted",
+        "postgres_stopped",
+        "redis_frozen",
+        "redis_restarted",
+        "worker_killed",
+    }
 )

@@ -8,9 +8,10 @@ import pytest
 from django.db import DatabaseError, connection
 from django_tenants.utils import tenant_context
 
-from tokens.activity.buffer import ActivityBuffer, copy_rows
+from tokens.activity.buffer import ActivityBuffer
 from tokens.activity.capture import LogEntry
 from tokens.activity.models import LOG_FIELDS
+from tokens.activity.rows import copy_rows
 from tokens.models import ApiRequestLog
 
 

@@ -1,10 +1,14 @@
 """The activity log's writer: ``/api/v1`` requests buffered per worker, written in batches.
 
 Write path
-    ``ApiActivityLogMiddleware`` turns each request into a ``LogEntry`` and appends it to the
-    process-wide ``buffer`` (a lock and a deque append: no database round trip). A daemon thread
-    writes the buffer every ``WAQTI_ACTIVITY_FLUSH_SECONDS`` (default 1 s) with one ``COPY``
-    per tenant schema (``copy_rows``), on its own database connection, closed when it stops.
+    ``ApiActivityLogMiddleware`` turns each request into a ``LogEntry`` and ``record`` appends it
+    to this worker's spool segment (``tokens.activity.spool``: one JSON line, one ``os.write``
+    on an ``O_APPEND`` descriptor) and to the in-memory queue, under one lock, before the
+    response leaves the worker: no database round trip. A daemon thread writes the queue every
+    ``WAQTI_ACTIVITY_FLUSH_SECONDS`` (default 1 s) with one ``COPY`` per tenant schema
+    (``tokens.activity.rows``), on its own database connection, closed when it stops. The step
+    that takes the queue also seals the segment (new entries go to a new one); the sealed
+    segment is deleted once its entries are committed.
 
 Durability
     * Normal shutdown or restart (gunicorn's graceful stop, restart and reload on SIGTERM,
@@ -12,14 +16,25 @@ Durability
       nothing is lost. ``shutdown()`` runs from ``atexit`` and from the gunicorn ``worker_exit``
       hook (``tokens.activity.gunicorn_hooks``); it stops the thread, which writes what is left,
       then flushes once more.
-    * Hard kill (SIGKILL, gunicorn's kill after ``graceful_timeout``, the OOM killer, power loss;
-      also SIGTERM to a bare Python process without a handler, which skips ``atexit``): the
-      entries of the last flush interval, about one second, are lost. That is the price of
-      keeping the INSERT off the request path.
-    * Database unreachable: entries stay buffered and are retried every interval; the outage is
-      logged once per incident (``waqti.database_outage``), not once per attempt. The buffer holds
-      at most ``WAQTI_ACTIVITY_BUFFER_MAX`` entries (about 1 KB each); beyond that the oldest are
+    * The process killed (SIGKILL, gunicorn's kill after ``graceful_timeout`` or ``timeout``,
+      the OOM killer, a segfault): nothing answered is lost. Its segments stay on disk; the
+      kernel drops its ``flock``, so the next ``recover`` of any worker of the same spool
+      directory (each flusher runs one at start, which the ``post_worker_init`` hook makes
+      immediate, and after every flush) claims them and writes their entries, skipping those
+      the dead worker had committed already (``rows.already_written``). A line cut short by
+      the kill is skipped and counted (``unreadable``): its request was not answered.
+    * The machine lost (power, kernel crash): entries are not ``fsync``-ed, so those written to
+      the page cache in roughly the last 30 s (the kernel's writeback delay) may be lost with
+      it, besides the spool directory itself if it lives on a disk that is lost.
+    * No spool (``WAQTI_ACTIVITY_SPOOL_DIR`` empty, or the directory cannot be written: logged
+      once, entries counted in ``spool_failures``): a killed process loses the entries of the
+      last flush interval, about one second.
+    * Database unreachable: entries stay queued (and spooled) and are retried every interval (the
+      outage is logged once per incident, ``waqti.database_outage``); those kept are appended
+      to the next segment before the old one is deleted. The queue holds at most
+      ``WAQTI_ACTIVITY_BUFFER_MAX`` entries (about 1 KB each); beyond that the oldest are
       dropped and counted, and the count is logged (``waqti.activity``) at the next flush.
+      Dead workers' segments wait on disk until the database is back.
     * An entry the database refuses (a data or constraint error; capture already makes values
       storable, ``tokens.activity.capture``) never takes its neighbours with it: the batch is
       split in halves and retried until each refused entry stands alone; only those are dropped,
@@ -28,10 +43,12 @@ Durability
 Wiring gunicorn (``gunicorn.conf.py``; the hook module is safe to import before Django)::
 
     # gunicorn finds hooks by name
-    from tokens.activity.gunicorn_hooks import worker_exit  # noqa: F401
+    from tokens.activity.gunicorn_hooks import post_worker_init, worker_exit  # noqa: F401
 
-Tests: under pytest no thread is started (``WAQTI_ACTIVITY_BACKGROUND_FLUSH``); they call
-``buffer.flush()``, which writes in the calling thread's connection and transaction.
+Tests: under pytest no thread is started (``WAQTI_ACTIVITY_BACKGROUND_FLUSH``) and there is no
+spool (``WAQTI_ACTIVITY_SPOOL_DIR``) unless a test builds a buffer with one; they call
+``buffer.flush()``, which writes in the calling thread's connection and transaction (a sealed
+segment goes when that transaction commits).
 
 What a request records (and how values are made storable): ``tokens.activity.capture``.
 Reading and pruning the stored log: ``tokens.activity.log``.
@@ -41,12 +58,10 @@ from __future__ import annotations
 
 import atexit
 import logging
-import operator
 import os
 import threading
 import time
 from collections import defaultdict, deque
-from contextlib import nullcontext
 from datetime import datetime
 
 from django.conf import settings
@@ -57,42 +72,23 @@ from django.db import (
     InterfaceError,
     OperationalError,
     close_old_connections,
-    connection,
     connections,
     transaction,
 )
 from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import schema_context
 
+from tokens.activity import spool as spooling
 from tokens.activity.capture import LogEntry, entry_for
-from tokens.activity.models import LOG_FIELDS, ApiRequestLog
+from tokens.activity.rows import already_written, copy_rows
 from waqti.database_outage import is_database_unavailable, outage
 
 logger = logging.getLogger("waqti.activity")
 
-_row_of = operator.attrgetter(*LOG_FIELDS)
 # Errors caused by the values of some entry (PostgreSQL refused a value or a constraint, or
 # psycopg could not encode one): the batch is split until the entry stands alone.
 ENTRY_ERRORS = (DataError, IntegrityError, ValueError)
 REFUSED_IDS_LOGGED = 10
-
-
-def copy_rows(entries: list[LogEntry]) -> None:
-    """Write ``entries`` into the current schema's log with one ``COPY`` of plain tuples.
-
-    ``bulk_create`` built a model instance and 11 parameters per entry: about 38 µs of CPU per
-    entry in the flusher thread, held in one burst per interval (the p99 stalls of cheap
-    requests); ``COPY`` costs about 2 µs. Errors are Django's (``OperationalError`` ...).
-    """
-    table = connection.ops.quote_name(ApiRequestLog._meta.db_table)
-    columns = ", ".join(LOG_FIELDS)
-    statement = f"COPY {table} ({columns}) FROM STDIN"  # constants only
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        # Under DEBUG or CaptureQueriesContext the wrapper logs statements: log the COPY too.
-        logged = cursor.debug_sql(statement) if hasattr(cursor, "debug_sql") else nullcontext()
-        with logged, cursor.cursor.copy(statement) as copy:  # the psycopg cursor's COPY
-            for entry in entries:
-                copy.write_row(_row_of(entry))
 
 
 class ActivityBuffer:
@@ -110,15 +106,24 @@ class ActivityBuffer:
         max_entries: int | None = None,
         flush_interval: float | None = None,
         background: bool | None = None,
+        spool_directory: str | os.PathLike[str] | None = None,
     ) -> None:
         self.max_entries = max_entries or settings.WAQTI_ACTIVITY_BUFFER_MAX
         self.flush_interval = flush_interval or settings.WAQTI_ACTIVITY_FLUSH_SECONDS
         self.background = (
             settings.WAQTI_ACTIVITY_BACKGROUND_FLUSH if background is None else background
         )
+        if spool_directory is None and settings.WAQTI_ACTIVITY_SPOOL_DIR:
+            spool_directory = spooling.database_directory(
+                settings.WAQTI_ACTIVITY_SPOOL_DIR, connections["default"].settings_dict
+            )
+        self.spool = spooling.Spool(spool_directory) if spool_directory else None
         self.dropped = 0  # oldest entries pushed out of a full buffer
         self.rejected = 0  # entries the database refused on their own
         self.written = 0
+        self.recovered = 0  # entries written from dead workers' segments
+        self.unreadable = 0  # spool lines skipped: cut short by a kill, or corrupt
+        self.spool_failures = 0  # entries kept in memory only: the spool could not take them
         self._reset_state()
         self._atexit_registered = False
 
@@ -131,14 +136,27 @@ class ActivityBuffer:
         self._stopping = threading.Event()
         self._pid = os.getpid()
 
+        self._spool_failing = False
+
     def after_fork_in_child(self) -> None:
         """A forked worker starts empty: the parent still owns (and writes) what it buffered."""
+        if self.spool is not None:
+            self.spool.forget()
         self._reset_state()
 
     # --- write side -----------------------------------------------------------------------------
 
     def record(self, entry: LogEntry) -> None:
+        """Queue ``entry``; with a spool, it is on disk (in the kernel) when this returns."""
+        line = b""
+        if self.spool is not None:
+            try:
+                line = spooling.encode(entry)
+            except (TypeError, ValueError):  # a naive time: kept in memory, counted
+                self.spool_failures += 1
         with self._lock:
+            if line:
+                self._spool_append(line)
             if len(self._entries) >= self.max_entries:
                 self._entries.popleft()
                 self.dropped += 1
@@ -146,6 +164,28 @@ class ActivityBuffer:
             self._entries.append(entry)
         if self.background and self._thread is None:
             self.start()
+
+    def _spool_append(self, data: bytes) -> None:
+        """Append to the live segment (the caller holds the lock); a failure is logged once."""
+        assert self.spool is not None
+        try:
+            self.spool.append(data)
+        except OSError as exc:
+            self.spool_failures += data.count(b"\n")
+            if not self._spool_failing:
+                self._spool_failing = True
+                logger.error(
+                    "API activity log: cannot write the spool in %s, keeping entries in memory "
+                    "only until it works again: %s",
+                    self.spool.directory,
+                    exc,
+                )
+        else:
+            if self._spool_failing:
+                self._spool_failing = False
+                logger.warning(
+                    "API activity log: the spool in %s works again", self.spool.directory
+                )
 
     @property
     def pending(self) -> int:
@@ -156,16 +196,35 @@ class ActivityBuffer:
         with self._lock:
             count = len(self._entries)
             self._entries.clear()
+            sealed = self.spool.seal() if self.spool is not None else None
+        if sealed is not None:
+            sealed.release()
         return count
 
     def flush(self) -> int:
         """Write everything queued, one COPY per schema; returns the number of rows written.
 
         Runs in the caller's thread and database connection (inside its transaction, if any).
+        The spool segment that held the entries is sealed in the same locked step that takes
+        them, and deleted once they are committed (entries kept for a retry are appended to the
+        next segment first).
         """
         with self._lock:
             entries = list(self._entries)
             self._entries.clear()
+            sealed = self.spool.seal() if self.spool is not None else None
+        try:
+            written = self._write(entries)
+        except BaseException:
+            if sealed is not None:
+                sealed.close()  # an orphan now: the next recovery writes it
+            raise
+        if sealed is not None:
+            # Committed rows only: inside a caller's transaction, deleted when it commits.
+            transaction.on_commit(sealed.release)
+        return written
+
+    def _write(self, entries: list[LogEntry]) -> int:
         by_schema: dict[str, list[LogEntry]] = defaultdict(list)
         for entry in entries:
             by_schema[entry.schema_name].append(entry)
@@ -247,7 +306,10 @@ class ActivityBuffer:
         )
 
     def _requeue(self, entries: list[LogEntry]) -> None:
+        lines = b"".join(map(spooling.encode, entries)) if self.spool is not None else b""
         with self._lock:
+            if lines:
+                self._spool_append(lines)
             self._entries.extendleft(reversed(entries))
             while len(self._entries) > self.max_entries:
                 self._entries.popleft()
@@ -264,6 +326,74 @@ class ActivityBuffer:
                 count,
                 self.dropped,
             )
+
+    # --- recovery of dead workers' spool segments ----------------------------------------------
+
+    def recover(self) -> int:
+        """Write the entries of spool segments whose worker died; returns how many were written.
+
+        Runs in the flusher thread, when it starts and after every flush. Entries the dead
+        worker had committed already (it died between the commit and the unlink) are skipped
+        (``already_written``). During an outage the segment stays for the next attempt.
+        """
+        if self.spool is None:
+            return 0
+        total = 0
+        for segment in self.spool.claim_orphans():
+            try:
+                entries, unreadable = spooling.read_entries(segment.read())
+                done, written, duplicates = self._write_recovered(entries)
+            except BaseException:
+                segment.close()
+                raise
+            total += written
+            if not done:
+                segment.close()
+                break
+            if not entries and not unreadable:  # its owner died before its first write
+                transaction.on_commit(segment.release)
+                continue
+            with self._lock:
+                self.recovered += written
+                self.unreadable += unreadable
+            logger.warning(
+                "API activity log: recovered %d entries of a worker that died (%s; %d written "
+                "before it died, %d unreadable lines skipped)",
+                written,
+                segment.path.name,
+                duplicates,
+                unreadable,
+            )
+            transaction.on_commit(segment.release)
+        return total
+
+    def _write_recovered(self, entries: list[LogEntry]) -> tuple[bool, int, int]:
+        """COPY what the log lacks of ``entries``: (all done, rows written, duplicates skipped)."""
+        by_schema: dict[str, list[LogEntry]] = defaultdict(list)
+        for entry in entries:
+            by_schema[entry.schema_name].append(entry)
+        written = duplicates = 0
+        for schema_name, group in by_schema.items():
+            try:
+                with schema_context(schema_name), transaction.atomic():
+                    known = already_written(group)
+            except (OperationalError, InterfaceError) as exc:
+                logger.warning("API activity log: database unreachable, recovery later: %s", exc)
+                return False, written, duplicates
+            except DatabaseError:
+                logger.exception(
+                    "API activity log: dropping %d recovered entries for %s",
+                    len(group),
+                    schema_name,
+                )
+                continue
+            fresh = [entry for entry in group if (entry.occurred_at, entry.request_id) not in known]
+            duplicates += len(group) - len(fresh)
+            group_written, keep = self._write_schema(schema_name, fresh)
+            written += group_written
+            if keep:
+                return False, written, duplicates
+        return True, written, duplicates
 
     def wait_until_written(self, count: int, timeout: float) -> bool:
         """Block until at least ``count`` rows were written in total (tests, health checks)."""
@@ -288,6 +418,7 @@ class ActivityBuffer:
 
     def _run(self) -> None:
         try:
+            self._flush_and_tidy()  # recovers what dead workers left, at once
             while not self._stopping.wait(self.flush_interval):
                 self._flush_and_tidy()
             self._flush_and_tidy()
@@ -299,6 +430,10 @@ class ActivityBuffer:
             self.flush()
         except Exception:
             logger.exception("API activity log: flush failed")
+        try:
+            self.recover()
+        except Exception:
+            logger.exception("API activity log: recovery failed")
         # Honour CONN_MAX_AGE and drop a connection broken by a database restart, as requests do.
         close_old_connections()
 

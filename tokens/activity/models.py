@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-# The columns a log entry fills, in the order ``tokens.activity.buffer.copy_rows`` writes them:
+# The columns a log entry fills, in the order ``tokens.activity.rows.copy_rows`` writes them:
 # all but the id.
 LOG_FIELDS = (
     "occurred_at",
