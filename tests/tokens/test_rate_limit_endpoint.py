@@ -150,3 +150,16 @@ def test_steady_state_is_one_redis_call_and_no_sql(
     assert len(redis_calls) == 1
     with django_assert_num_queries(0):
         client.get("/api/v1/me")  # as cheap as /me
+
+
+def test_its_429_speaks_arabic_too(db, api, acme, clock):
+    client = api(acme, issue_token(acme, ["read"]), **{"Accept-Language": "ar"})
+    for _ in range(60):
+        client.get(PATH)
+    refused = client.get(PATH)
+    assert refused.status_code == 429 and refused["Content-Language"] == "ar"
+    wait = refused["Retry-After"]
+    assert refused.json()["errors"]["rate_limit"] == [
+        "تجاوزت طلبات الاستعلام عن حدود الاستخدام بهذا الرمز الحدَّ المسموح به "
+        f"(60 في الدقيقة). أعد المحاولة بعد {wait} ثانية."
+    ]
