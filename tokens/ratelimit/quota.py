@@ -3,7 +3,7 @@
 The endpoint is not counted against the tenant's plan (as GitHub's ``/rate_limit``): its one
 Redis call (``tokens.ratelimit.counter.PEEK_SCRIPT``, made by ``tokens.lookup`` with the token
 version check for a cached token, else by ``QuotaThrottle``) reads the plan's counters and
-counts the request in a window of its own, ``QUOTA_WINDOW`` per token, so polling it cannot
+counts the request in a window of its own per token (``quota_window``), so polling it cannot
 flood Redis. Over that window it answers the seed's 429 shape: ``Retry-After`` and
 ``X-RateLimit-*`` describing ITS window. ``RateLimit-Policy`` and ``RateLimit`` describe the
 plan's windows, as read, plus this one under the name ``"rate-limit"``.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
@@ -24,7 +25,13 @@ from tokens.ratelimit.refusal import report_usage, too_many_requests
 from waqti.api.exceptions import RateLimited
 
 NAME = "rate-limit"
-QUOTA_WINDOW = Window("waqti.rate-limit-endpoint", 60, 60)
+SCOPE = "waqti.rate-limit-endpoint"
+MINUTE = 60
+
+
+def quota_window() -> Window:
+    """The endpoint's own window: ``WAQTI_RATE_LIMIT_ENDPOINT_PER_MINUTE`` per token (60)."""
+    return Window(SCOPE, settings.WAQTI_RATE_LIMIT_ENDPOINT_PER_MINUTE, MINUTE)
 
 
 def quota_key(token_id: int) -> str:
@@ -36,7 +43,7 @@ def quota_budget(request: Any, token_id: int) -> PlanBudget:
     """The request's budget for the endpoint: the plan's windows to read, its own to count."""
     plan = request.tenant.plan
     budget = PlanBudget(
-        plan=plan, windows=plan_windows(plan), own=QUOTA_WINDOW, own_key=quota_key(token_id)
+        plan=plan, windows=plan_windows(plan), own=quota_window(), own_key=quota_key(token_id)
     )
     request.plan_budget = budget
     return budget
@@ -45,7 +52,7 @@ def quota_budget(request: Any, token_id: int) -> PlanBudget:
 def quota_headers(budget: PlanBudget, own: WindowUsage, *, refused: bool) -> dict[str, str]:
     """``RateLimit-Policy``: the plan's windows and this endpoint's; ``RateLimit``: all of them
     as read, or only this endpoint's window on its 429."""
-    policies = (*plan_policies(budget.windows), (NAME, own.limit, QUOTA_WINDOW.period))
+    policies = (*plan_policies(budget.windows), (NAME, own.limit, MINUTE))
     if refused:
         usages: list[tuple[str, WindowUsage]] = [(NAME, own)]
     else:
@@ -73,7 +80,7 @@ class QuotaThrottle(BaseThrottle):
             return True
         budget = request.plan_budget
         if budget.own_usage is None:  # not peeked with the token check: peek now
-            peeked = peek(budget.windows, PLAN_KEY, QUOTA_WINDOW, budget.own_key)
+            peeked = peek(budget.windows, PLAN_KEY, budget.own, budget.own_key)
             if peeked is None:  # cache unreachable: serve without limits
                 return True
             budget.usages, budget.own_usage = peeked.read, peeked.own
