@@ -15,6 +15,9 @@ BENCH_DATABASE = "waqti_bench"
 # The bench tenants' limits are raised far above the offered load: every request is still
 # counted in both windows, none is refused. The over-limit tenant keeps the professional plan.
 RAISED_LIMITS = {"enterprise": [1_000_000_000, 1_000_000_000]}
+# GET /api/v1/rate-limit's own per-token limit (60/min in production), raised likewise so the
+# scenario measures its answered path.
+RAISED_RATE_LIMIT_ENDPOINT = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,13 @@ class Scenario:
 SCENARIOS = (
     Scenario("floor", "floor: bare Django JsonResponse", "/floor", "localhost", floor=True),
     Scenario("me", "GET /api/v1/me", "/api/v1/me", MAIN.host, "main"),
+    Scenario(
+        "rate_limit",
+        "GET /api/v1/rate-limit (own limit raised)",
+        "/api/v1/rate-limit",
+        MAIN.host,
+        "main",
+    ),
     Scenario(
         "po_list",
         "GET /api/v1/purchase-orders?per_page=15 (1,000 POs)",
@@ -93,6 +103,7 @@ SCENARIOS = (
 
 TARGETS = {
     "me": 0.30,
+    "rate_limit": 0.30,
     "over_limit": 0.5,
     "invalid_token": 0.5,
     "po_list": 0.10,

@@ -19,6 +19,7 @@ from bench.config import (
     LIMITED,
     MAIN,
     RAISED_LIMITS,
+    RAISED_RATE_LIMIT_ENDPOINT,
     ROOT,
     TENANTS,
     WRITES,
@@ -107,6 +108,7 @@ def build(args: argparse.Namespace) -> Setup:
         DJANGO_SECURE_SSL_REDIRECT="0",
         DJANGO_ALLOWED_HOSTS=".localhost,localhost,127.0.0.1",
         WAQTI_RATE_LIMITS=json.dumps(RAISED_LIMITS),
+        WAQTI_RATE_LIMIT_ENDPOINT_PER_MINUTE=str(RAISED_RATE_LIMIT_ENDPOINT),
         PYTHONUNBUFFERED="1",
     )
     if redis_url:

@@ -69,6 +69,12 @@ def profile(config: dict[str, Any]) -> dict[str, Any]:
         get(main, "/api/v1/me", token)
     response, results["me"] = counters.measure(lambda: get(main, "/api/v1/me", token))
     results["me"]["status"] = response.status_code
+    for _ in range(3):
+        get(main, "/api/v1/rate-limit", token)
+    response, results["rate_limit"] = counters.measure(
+        lambda: get(main, "/api/v1/rate-limit", token)
+    )
+    results["rate_limit"]["status"] = response.status_code
 
     if config.get("po"):
         for per_page, page in ((15, 1), (15, 1), (15, 7), (100, 1)):

@@ -52,6 +52,7 @@ def verdicts(result: dict[str, Any]) -> dict[str, tuple[bool | None, str]]:
     if "me" in s:
         shape = s["me"]["p99_over_p50"] <= 3
         out["me"] = (bool(met and shape), f"{text}; p99/p50 {s['me']['p99_over_p50']:.2f} (<= 3)")
+    out["rate_limit"] = ratio("rate_limit")
     out["over_limit"] = ratio("over_limit")
     met, text = ratio("invalid_token")
     if "invalid_token" in q:
@@ -142,6 +143,7 @@ def render_run(result: dict[str, Any]) -> str:
     lines += ["Targets:", ""]
     names = {
         "me": "/me",
+        "rate_limit": "/rate-limit",
         "over_limit": "429 path",
         "invalid_token": "invalid token",
         "po_list": "PO list",
@@ -168,6 +170,7 @@ def render_overview(runs: list[dict[str, Any]]) -> str:
     lines += [header, "|---|---|" + "---:|" * len(runs)]
     targets = {
         "me": ">= 0.30x, p99 <= 3x p50",
+        "rate_limit": ">= 0.30x",
         "over_limit": ">= 0.50x",
         "invalid_token": ">= 0.50x, 0 SQL/request",
         "po_list": ">= 0.10x, constant SQL",

@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from tokens import lookup, services
 from tokens.models import ApiToken
 from tokens.ratelimit.guard import count_failure, guard_refusal
-from tokens.ratelimit.plans import plan_budget
+from tokens.ratelimit.plans import PlanBudget, plan_budget
+from tokens.ratelimit.quota import quota_budget
 from tokens.secrets import MAX_TOKEN_ID, MalformedToken, parse_bearer, refused_by_checksum
 from waqti.api.exceptions import Unauthenticated
 
@@ -61,16 +62,28 @@ class BearerTokenAuthentication(BaseAuthentication):
         if refused_by_checksum(token_id, secret, first_checksummed_token_id(request)):
             raise _refusal(request)  # garbage, as a malformed header: no lookup
         now = timezone.now()
-        budget = plan_budget(request)
+        budget = self.budget(request, token_id)
         found = lookup.find_token(token_id, secret, now, budget)
         if found is None:
             raise _refusal(request)
-        budget.usages = found.usages
+        budget.usages, budget.own_usage = found.usages, found.own_usage
         if found.rehash is not None:  # matched under a previous SECRET_KEY
             services.token_rehash(token_id=token_id, field=found.rehash.field, secret=secret)
         token = found.snapshot.as_token()
         services.token_touch(token, now)
         return token, token
 
+    def budget(self, request: Request, token_id: int) -> PlanBudget:
+        """The budget the token check counts in: the tenant's plan."""
+        return plan_budget(request)
+
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"
+
+
+class QuotaReadAuthentication(BearerTokenAuthentication):
+    """For ``GET /api/v1/rate-limit``: the same token check, whose Redis call reads the plan's
+    windows and counts the request in the endpoint's own window (``tokens.ratelimit.quota``)."""
+
+    def budget(self, request: Request, token_id: int) -> PlanBudget:
+        return quota_budget(request, token_id)

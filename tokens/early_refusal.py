@@ -145,14 +145,20 @@ def _plan_refusal(
     services.token_touch(token, now)  # as the DRF path: at most one UPDATE a minute
     request.user = token  # type: ignore[assignment]  # as DRF's authentication sets it
     usage = window.usage()
-    return too_many_requests_response(usage, plans.refusal_text(window.label, usage, plan))
+    structured = plans.refusal_structured_headers(plans.plan_windows(plan), window.label, usage)
+    return too_many_requests_response(
+        usage, plans.refusal_text(window.label, usage, plan), structured
+    )
 
 
-def too_many_requests_response(usage: WindowUsage, explanation: str) -> HttpResponse:
+def too_many_requests_response(
+    usage: WindowUsage, explanation: str, structured: dict[str, str] | None = None
+) -> HttpResponse:
     """The answer the DRF path gives a request refused by ``usage``'s window: the API's 429 body
-    and ``refusal_headers``, rendered as DRF renders JSON (the only type answered early)."""
+    and ``refusal_headers`` (and, for the plan, its ``RateLimit-Policy`` and ``RateLimit``),
+    rendered as DRF renders JSON (the only type answered early)."""
     body = JSON.render(too_many_requests_body(explanation))
     response = HttpResponse(body, status=429, content_type="application/json")
-    for name, value in refusal_headers(usage).items():
+    for name, value in {**refusal_headers(usage), **(structured or {})}.items():
         response[name] = value
     return response

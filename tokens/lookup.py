@@ -49,7 +49,7 @@ from django.db import connection
 from django.db.models import Max
 
 from tokens.models import ApiToken
-from tokens.ratelimit.counter import WindowUsage, count_at, counter_cache, read_raw
+from tokens.ratelimit.counter import WindowUsage, count_at, counter_cache, peek_at, read_raw
 from tokens.ratelimit.memo import exhausted
 from tokens.ratelimit.plans import PLAN_KEY, PlanBudget
 from tokens.snapshot import CURRENT, PREVIOUS, SecretMatch, TokenSnapshot
@@ -246,6 +246,9 @@ class Found:
     # Set when the secret matched only under a previous secret key: the caller re-hashes it
     # (``tokens.services.token_rehash``).
     rehash: SecretMatch | None = None
+    # The budget's own window (``PlanBudget.own``), when it was counted with the version check;
+    # ``usages`` then holds the plan's windows as read, not counted.
+    own_usage: WindowUsage | None = None
 
 
 def find_token(
@@ -263,7 +266,18 @@ def find_token(
         snapshot = token_cache.get(token_id)
         if snapshot is not None and budget is not None:
             match = snapshot.match(secret, now)
-            if match is not None and not match.under_fallback:
+            if match is not None and not match.under_fallback and budget.own is not None:
+                peeked = peek_at(
+                    budget.windows,
+                    PLAN_KEY,
+                    budget.own,
+                    budget.own_key,
+                    version_key=VERSION_KEY,
+                    version=snapshot.version,
+                )
+                if peeked is not None:
+                    return Found(snapshot, peeked.read, own_usage=peeked.own)
+            elif match is not None and not match.under_fallback:
                 usages = count_at(
                     budget.windows,
                     PLAN_KEY,

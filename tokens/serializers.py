@@ -135,6 +135,23 @@ class TokenUpdateSerializer(serializers.Serializer):
         return attrs
 
 
+class RateLimitWindowSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(choices=["minute", "day"], help_text="The plan's window.")
+    limit = serializers.IntegerField(help_text="Requests allowed in the window.")
+    remaining = serializers.IntegerField(min_value=0, help_text="Requests left in the window.")
+    reset = serializers.IntegerField(
+        help_text="Unix time (seconds) when the window starts counting from zero again "
+        "(as X-RateLimit-Reset)."
+    )
+
+
+class RateLimitSerializer(serializers.Serializer):
+    plan = serializers.CharField(help_text="The tenant's plan.")
+    windows = RateLimitWindowSerializer(
+        many=True, help_text="Minute first; a window without a limit is absent."
+    )
+
+
 class MeSerializer(serializers.Serializer):
     tenant_id = serializers.CharField()
     tenant_name = serializers.CharField()

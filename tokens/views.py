@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.db.models import QuerySet
@@ -13,10 +14,15 @@ from rest_framework.response import Response
 
 from tokens import services
 from tokens.abilities import Ability
+from tokens.authentication import QuotaReadAuthentication
 from tokens.models import ApiToken
+from tokens.ratelimit.counter import window_end
+from tokens.ratelimit.plans import PLAN_KEY, window_label
+from tokens.ratelimit.quota import QuotaThrottle
 from tokens.serializers import (
     IssuedTokenSerializer,
     MeSerializer,
+    RateLimitSerializer,
     TokenCreateSerializer,
     TokenRegenerateSerializer,
     TokenSerializer,
@@ -55,6 +61,52 @@ class MeView(ApiView):
             "last_used_at": utc_timestamp(token.last_used_at),
         }
         return Response({"data": data})
+
+
+class RateLimitView(ApiView):
+    """``GET /api/v1/rate-limit``: the plan's windows as they stand (any valid token).
+
+    Not counted against the plan; counted in a window of its own per token
+    (``tokens.ratelimit.quota``), in the one Redis call that also checks the token.
+    """
+
+    any_token = True
+    authentication_classes = [QuotaReadAuthentication]
+    throttle_classes = [QuotaThrottle]
+
+    @extend_schema(
+        responses={200: RateLimitSerializer},
+        summary="Read the plan's rate-limit windows (not counted against them)",
+        description="Not counted against the plan's windows; limited to 60 requests a minute "
+        "per token of its own (its 429 and X-RateLimit-* describe that limit).",
+    )
+    def get(self, request: Request) -> Response:
+        budget = request.plan_budget
+        usages = budget.usages
+        windows = []
+        if usages is None:  # the counter is unreachable: nothing is counted, all remains
+            now = int(time.time())
+            for window in budget.windows:
+                reset = window_end(PLAN_KEY, window.period, now) + 1
+                windows.append(
+                    {
+                        "name": window_label(window),
+                        "limit": window.limit,
+                        "remaining": window.limit,
+                        "reset": reset,
+                    }
+                )
+        else:
+            for window, usage in zip(budget.windows, usages, strict=True):
+                windows.append(
+                    {
+                        "name": window_label(window),
+                        "limit": usage.limit,
+                        "remaining": usage.remaining,
+                        "reset": usage.reset_at,
+                    }
+                )
+        return Response({"data": {"plan": budget.plan, "windows": windows}})
 
 
 class TokenViewSet(ApiViewSet):

@@ -263,6 +263,11 @@ def _rate_limits_from_env(raw: str) -> dict[str, tuple[int | None, int | None]]:
 WAQTI_RATE_LIMITS = _rate_limits_from_env(os.environ.get("WAQTI_RATE_LIMITS", ""))
 # Requests with a missing or invalid token, per client IP and minute.
 WAQTI_ANONYMOUS_RATE_PER_MINUTE = 100
+# GET /api/v1/rate-limit's own limit, per token and minute (tokens/ratelimit/quota.py); the
+# benchmark raises it to measure the endpoint's answered path.
+WAQTI_RATE_LIMIT_ENDPOINT_PER_MINUTE = int(
+    os.environ.get("WAQTI_RATE_LIMIT_ENDPOINT_PER_MINUTE", "60")
+)
 # The API's limits count in the default cache (tokens/ratelimit/counter.py); these two settings
 # are django-ratelimit's, which counts the password attempts (waqti/password_attempts.py).
 RATELIMIT_USE_CACHE = "default"

@@ -12,6 +12,8 @@ from tokens.ratelimit.counter import (
     count,
     count_at,
     counter_cache,
+    peek,
+    peek_at,
     read_raw,
     script_holder,
     window_end,
@@ -84,6 +86,46 @@ def test_count_at_checks_the_version_and_counts_in_one_round_trip(db, acme, cloc
         assert count_at([MINUTE, DAY], "k", version_key="test:version", version=b"40") is None
         assert counts(count([MINUTE, DAY], "k")) == [2, 2]
     connection.set_schema_to_public()
+
+
+OWN = Window("test.own", 2, 60)
+
+
+def test_peek_reads_the_windows_and_counts_only_its_own_in_one_round_trip(
+    db, acme, clock, redis_calls
+):
+    with tenant_context(acme):
+        counter_cache().set("test:version", 41, timeout=None)
+        count([MINUTE, DAY], "k")
+        redis_calls.clear()
+        peeked = peek_at([MINUTE, DAY], "k", OWN, "me", version_key="test:version", version=b"41")
+        assert len(redis_calls) == 1
+        assert peeked.own.count == 1 and counts(peeked.read) == [1, 1]
+        assert peeked.read[0].reset_at == window_end("k", 60, int(clock.now)) + 1
+        assert peeked.own.reset_at == window_end("me", 60, int(clock.now)) + 1
+        # Another version: nothing counted, not even its own window.
+        assert (
+            peek_at([MINUTE, DAY], "k", OWN, "me", version_key="test:version", version=b"4") is None
+        )
+        again = peek([MINUTE, DAY], "k", OWN, "me")
+        assert again.own.count == 2 and counts(again.read) == [1, 1]  # still not counted
+        assert counts(count([MINUTE, DAY], "k")) == [2, 2]
+        assert counts(peek([MINUTE, DAY], "unused", OWN, "other").read) == [0, 0]
+    connection.set_schema_to_public()
+
+
+def test_peek_without_redis_uses_djangos_cache_api(db, settings, clock):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_FUNCTION": "django_tenants.cache.make_key",
+        }
+    }
+    assert peek_at([MINUTE], "k", OWN, "me", version_key="v", version=b"1") is None
+    count([MINUTE], "k")
+    peeked = [peek([MINUTE], "k", OWN, "me") for _ in range(3)]
+    assert [p.own.count for p in peeked] == [1, 2, 3] and peeked[2].own.exceeded
+    assert [counts(p.read) for p in peeked] == [[1], [1], [1]]
 
 
 def test_count_at_needs_redis_for_its_atomic_check(db, settings):

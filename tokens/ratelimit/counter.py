@@ -84,6 +84,25 @@ end
 return counts
 """
 
+# The read-only variant, for a request that must not count against the windows it reports
+# (``GET /api/v1/rate-limit``): the same version check, then INCR of KEYS[2] (the request's own
+# window; ARGV[2] its expiry) and a GET of each of KEYS[3..] (0 for an unset counter). Replies
+# the own count first.
+PEEK_SCRIPT = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return nil
+end
+local own = redis.call('INCR', KEYS[2])
+if own == 1 then
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+local counts = {own}
+for i = 3, #KEYS do
+  counts[i - 1] = tonumber(redis.call('GET', KEYS[i]) or '0')
+end
+return counts
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Window:
@@ -127,6 +146,14 @@ class WindowUsage:
             "X-RateLimit-Remaining": str(self.remaining),
             "X-RateLimit-Reset": str(self.reset_at),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Peek:
+    """A request counted in its own window, and the windows it read without counting."""
+
+    own: WindowUsage
+    read: list[WindowUsage]
 
 
 def window_end(key: str, period: int, now: int) -> int:
@@ -187,21 +214,34 @@ def _redis_script(config: dict[str, Any]) -> Script | None:
 
 
 class ScriptHolder:
-    """This process's count script, rebuilt when ``settings.CACHES`` is replaced (tests)."""
+    """This process's count script (and its read-only variant on the same client), rebuilt
+    when ``settings.CACHES`` is replaced (tests)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._caches: object = None
         self._script: Script | None = None
+        self._peek: Script | None = None
 
     def get(self) -> Script | None:
         configured = settings.CACHES
         if configured is not self._caches:
             with self._lock:
                 if configured is not self._caches:
-                    self._script = _redis_script(configured[DEFAULT_CACHE_ALIAS])
+                    script = _redis_script(configured[DEFAULT_CACHE_ALIAS])
+                    self._script = script
+                    self._peek = (
+                        None
+                        if script is None
+                        else script.registered_client.register_script(PEEK_SCRIPT)
+                    )
                     self._caches = configured
         return self._script
+
+    def get_peek(self) -> Script | None:
+        """The read-only script (``PEEK_SCRIPT``) on the count script's client."""
+        self.get()
+        return self._peek
 
 
 script_holder = ScriptHolder()
@@ -304,5 +344,94 @@ def count_at(
         if script is None:
             return None
         return _count_in_redis(script, windows, key, version_key=version_key, version=version)
+    except Exception:  # the slow path meets the same error and reports it
+        return None
+
+
+def _peek_in_redis(
+    script: Script,
+    windows: Sequence[Window],
+    key: str,
+    own: Window,
+    own_key: str,
+    version_key: str,
+    version: bytes,
+) -> Peek | None:
+    """Run ``PEEK_SCRIPT``; None when ``version_key`` no longer holds ``version``."""
+    cache = counter_cache()
+    now = int(time.time())
+    own_end = window_end(own_key, own.period, now)
+    keys = [
+        cache.make_key(version_key) if version_key else "",
+        cache.make_key(counter_key(own, own_key, own_end)),
+    ]
+    args: list[int | bytes] = [version, own.period + EXPIRY_MARGIN_SECONDS]
+    resets = []
+    for window in windows:
+        end = window_end(key, window.period, now)
+        keys.append(cache.make_key(counter_key(window, key, end)))
+        resets.append(end + 1)
+    counts = redis_cache.call(script, keys=keys, args=args)
+    if counts is None:
+        return None
+    own_usage = WindowUsage(
+        limit=own.limit, count=int(counts[0]), reset_at=own_end + 1, counted_at=now
+    )
+    read = [
+        WindowUsage(limit=window.limit, count=int(count), reset_at=reset, counted_at=now)
+        for window, count, reset in zip(windows, counts[1:], resets, strict=True)
+    ]
+    return Peek(own=own_usage, read=read)
+
+
+def _peek_in_cache(windows: Sequence[Window], key: str, own: Window, own_key: str) -> Peek:
+    """The same with Django's cache API: ``own`` counted as ``_count_in_cache`` does, the
+    windows read with ``get``."""
+    cache = counter_cache()
+    own_usage = _count_in_cache((own,), own_key)[0]
+    now = own_usage.counted_at
+    read = []
+    for window in windows:
+        end = window_end(key, window.period, now)
+        counted = cache.get(counter_key(window, key, end), 0)
+        read.append(
+            WindowUsage(limit=window.limit, count=counted, reset_at=end + 1, counted_at=now)
+        )
+    return Peek(own=own_usage, read=read)
+
+
+def peek(windows: Sequence[Window], key: str, own: Window, own_key: str) -> Peek | None:
+    """Count one request for ``own_key`` in ``own`` and read (without counting) ``windows``
+    for ``key``, in one Redis call. None when the cache is unreachable (as ``count``)."""
+    try:
+        script = script_holder.get_peek()
+        if script is None:
+            result = _peek_in_cache(windows, key, own, own_key)
+        else:
+            result = _peek_in_redis(script, windows, key, own, own_key, "", b"")
+    except Exception as exc:  # as count: fail open, loudly (once)
+        if not redis_cache.unreachable(exc):
+            outage.failed(exc)
+        return None
+    outage.recovered()
+    return result
+
+
+def peek_at(
+    windows: Sequence[Window],
+    key: str,
+    own: Window,
+    own_key: str,
+    *,
+    version_key: str,
+    version: bytes,
+) -> Peek | None:
+    """``peek`` in the same Redis round trip as the version check of ``count_at`` (None, with
+    nothing counted, as there)."""
+    try:
+        script = script_holder.get_peek()
+        if script is None:
+            return None
+        return _peek_in_redis(script, windows, key, own, own_key, version_key, version)
     except Exception:  # the slow path meets the same error and reports it
         return None

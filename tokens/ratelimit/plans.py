@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from tenancy.plans import plan_limits
 from tokens.ratelimit.counter import Window, WindowUsage
+from tokens.ratelimit.fields import Policy, structured_headers
 from tokens.ratelimit.memo import ExhaustedWindow, exhausted
 from tokens.ratelimit.refusal import too_many_requests
 from waqti.api.exceptions import RateLimited
@@ -37,11 +39,17 @@ def plan_windows(plan: str) -> tuple[Window, ...]:
 class PlanBudget:
     """One request's plan budget: the tenant's windows, computed once per request, and their
     counts, counted once per request: by ``tokens.lookup`` in the Redis call that confirms a
-    cached token, or else by the throttle (``tokens.ratelimit.throttle``)."""
+    cached token, or else by the throttle (``tokens.ratelimit.throttle``).
+
+    With ``own`` (``GET /api/v1/rate-limit``, ``tokens.ratelimit.quota``) the plan's windows are
+    only read, and the request is counted in ``own`` under ``own_key`` instead."""
 
     plan: str
     windows: tuple[Window, ...]
     usages: list[WindowUsage] | None = None  # None: not counted (yet, or the cache is down)
+    own: Window | None = None
+    own_key: str = ""
+    own_usage: WindowUsage | None = None
 
 
 def plan_budget(request: Any) -> PlanBudget:
@@ -56,6 +64,25 @@ def plan_budget(request: Any) -> PlanBudget:
 
 def window_label(window: Window) -> str:
     return "minute" if window.period == MINUTE else "day"
+
+
+@functools.lru_cache(maxsize=64)
+def plan_policies(windows: tuple[Window, ...]) -> tuple[Policy, ...]:
+    """The windows as ``RateLimit-Policy`` policies (``tokens.ratelimit.fields``)."""
+    return tuple((window_label(window), window.limit, window.period) for window in windows)
+
+
+def usage_headers(windows: tuple[Window, ...], usages: list[WindowUsage] | None) -> dict[str, str]:
+    """``RateLimit-Policy`` for the plan's windows and ``RateLimit`` for those counted."""
+    named = [(window_label(w), u) for w, u in zip(windows, usages or (), strict=False)]
+    return structured_headers(plan_policies(windows), named)
+
+
+def refusal_structured_headers(
+    windows: tuple[Window, ...], label: str, usage: WindowUsage
+) -> dict[str, str]:
+    """The structured headers of a plan 429: every policy, and only the refusing window."""
+    return structured_headers(plan_policies(windows), [(label, usage)])
 
 
 def refusal_text(label: str, usage: WindowUsage, plan: str) -> str:
@@ -74,9 +101,11 @@ def refusal_text(label: str, usage: WindowUsage, plan: str) -> str:
     return text % {"limit": usage.limit, "plan": plan, "wait": wait}
 
 
-def plan_refusal(request: Any, label: str, usage: WindowUsage, plan: str) -> RateLimited:
+def plan_refusal(request: Any, label: str, usage: WindowUsage, budget: PlanBudget) -> RateLimited:
     """The plan's 429 for a request counted past the ``label`` window's limit (the DRF path)."""
-    return too_many_requests(request, usage, refusal_text(label, usage, plan))
+    refusal = too_many_requests(request, usage, refusal_text(label, usage, budget.plan))
+    request.rate_limit_headers.update(refusal_structured_headers(budget.windows, label, usage))
+    return refusal
 
 
 def remember_spent_window(budget: PlanBudget, usages: list[WindowUsage]) -> None:

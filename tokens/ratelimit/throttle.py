@@ -13,6 +13,7 @@ from tokens.ratelimit.plans import (
     plan_budget,
     plan_refusal,
     remember_spent_window,
+    usage_headers,
     window_label,
 )
 from tokens.ratelimit.refusal import report_usage
@@ -26,7 +27,8 @@ class PlanRateThrottle(BaseThrottle):
     The budget's windows are usually counted already, in the Redis call that confirmed the
     token (``tokens.lookup``); otherwise they are counted here. The minute window is counted
     first; a request it refuses never touches the daily quota. ``X-RateLimit-*`` describe the
-    window closest to exhaustion.
+    window closest to exhaustion; ``RateLimit-Policy`` and ``RateLimit`` every window
+    (``tokens.ratelimit.fields``).
 
     A window found spent is remembered by this worker until its reset, and the early refusal
     (``tokens.early_refusal``) refuses the tenant's next requests with the same 429 without
@@ -44,15 +46,17 @@ class PlanRateThrottle(BaseThrottle):
         if budget.usages is None:
             budget.usages = count(budget.windows, PLAN_KEY)
         usages = budget.usages
-        if usages is None:  # cache unreachable: serve without limits
+        if usages is None:  # cache unreachable: serve without limits (the policy still holds)
+            request.rate_limit_headers = usage_headers(budget.windows, None)
             return True
         remember_spent_window(budget, usages)
         last = usages[-1]
         if last.exceeded:
             label = window_label(budget.windows[len(usages) - 1])
-            self.refusal = plan_refusal(request, label, last, budget.plan)
+            self.refusal = plan_refusal(request, label, last, budget)
             return False
         report_usage(request, min(usages, key=lambda usage: usage.remaining))
+        request.rate_limit_headers.update(usage_headers(budget.windows, usages))
         return True
 
     def wait(self) -> float | None:

@@ -11,7 +11,13 @@ from waqti.api.idempotency import REPLAY_HEADER
 from waqti.api.request_id import HEADER as REQUEST_ID_HEADER
 
 ERROR_COMPONENT = "ErrorResponse"
-RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+RATE_LIMIT_HEADERS = (
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "RateLimit-Policy",
+    "RateLimit",
+)
 
 HEADERS: dict[str, dict[str, Any]] = {
     REQUEST_ID_HEADER: {
@@ -31,6 +37,19 @@ HEADERS: dict[str, dict[str, Any]] = {
     "X-RateLimit-Reset": {
         "description": "Unix time (seconds) when that window starts counting from zero again.",
         "schema": {"type": "integer"},
+    },
+    "RateLimit-Policy": {
+        "description": "draft-ietf-httpapi-ratelimit-headers: the plan's windows as a "
+        'Structured Field List, e.g. `"minute";q=60;w=60, "day";q=10000;w=86400` (q: requests, '
+        "w: seconds); an unlimited window is absent. `GET /api/v1/rate-limit` adds its own "
+        '`"rate-limit";q=60;w=60`.',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": "draft-ietf-httpapi-ratelimit-headers: the windows this request was "
+        'counted in, e.g. `"minute";r=12;t=31, "day";r=9950;t=40000` (r: requests remaining, '
+        "t: seconds until the window resets); on a 429 only the refusing window (`r=0`).",
+        "schema": {"type": "string"},
     },
     "Retry-After": {
         "description": "Whole seconds (at least 1) to wait before retrying: until the exhausted "
