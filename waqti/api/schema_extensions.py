@@ -23,9 +23,10 @@ BEARER_SCHEME = "BearerToken"
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     """``Authorization: Bearer {id}|{secret}``: the API's one authentication scheme, whichever
     class ``REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]`` names (the API layer names no
-    app)."""
+    app), and its subclasses (the same check with another budget: ``GET /api/v1/rate-limit``)."""
 
     target_class = settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"][0]
+    match_subclasses = True
     name = BEARER_SCHEME
 
     def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
