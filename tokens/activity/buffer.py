@@ -220,8 +220,13 @@ class ActivityBuffer:
                 sealed.close()  # an orphan now: the next recovery writes it
             raise
         if sealed is not None:
-            # Committed rows only: inside a caller's transaction, deleted when it commits.
-            transaction.on_commit(sealed.release)
+            if transaction.get_connection().in_atomic_block:
+                # Committed rows only: inside a caller's transaction, deleted when it commits.
+                transaction.on_commit(sealed.release)
+            else:
+                # Autocommit: every COPY is committed already (and during an outage, asking for
+                # on_commit would open a connection just to fail again).
+                sealed.release()
         return written
 
     def _write(self, entries: list[LogEntry]) -> int:
