@@ -14,7 +14,17 @@ from tests.helpers import UNAUTHENTICATED, forbidden, issue_token
 from tokens.models import ApiToken, TokenEvent
 from waqti.api.serializers import utc_timestamp
 
-TOKEN_FIELDS = ["id", "name", "abilities", "created_at", "expires_at", "last_used_at"]
+TOKEN_FIELDS = [
+    "id",
+    "name",
+    "abilities",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+    "expired_reason",
+    "rotation_due_at",
+    "withheld_abilities",
+]
 TOKEN_RE = re.compile(r"^(\d+)\|[A-Za-z0-9]{40}$")
 
 
@@ -37,6 +47,9 @@ def test_create_returns_201_with_plaintext_once(admin, api, acme):
         "created_at",
         "expires_at",
         "last_used_at",
+        "expired_reason",
+        "rotation_due_at",
+        "withheld_abilities",
     ]
     assert data["name"] == "New Token Name"
     assert data["abilities"] == ["read", "write"]
