@@ -101,15 +101,21 @@ def _check_allowed_abilities(rules: TokenRules, abilities: list[str]) -> None:
         raise InvalidInput(errors={"abilities": [message % {"ability": a} for a in refused]})
 
 
+def token_policy_check(*, abilities: list[str], expires_at: datetime | None) -> None:
+    """InvalidInput (naming ``abilities`` or ``expires_at``) when the tenant's token policy
+    refuses a new token with these; forms call it to show the refusal on their fields."""
+    rules = token_policy_rules()
+    _check_allowed_abilities(rules, normalize_abilities(abilities))
+    _check_lifetime(rules, expires_at, timezone.now())
+
+
 def token_create(
     *, name: str, abilities: list[str], expires_at: datetime | None = None, actor: Actor
 ) -> IssuedToken:
     """Create a token and return it with its plaintext (shown once, never stored); the tenant's
     token policy decides which abilities and expiries are allowed (InvalidInput otherwise)."""
     abilities = normalize_abilities(abilities)
-    rules = token_policy_rules()
-    _check_allowed_abilities(rules, abilities)
-    _check_lifetime(rules, expires_at, timezone.now())
+    token_policy_check(abilities=abilities, expires_at=expires_at)
     _check_escalation(actor, abilities)
     secret = secrets.generate_secret()
     with transaction.atomic():
