@@ -105,8 +105,17 @@ def token_policy_check(*, abilities: list[str], expires_at: datetime | None) -> 
     """InvalidInput (naming ``abilities`` or ``expires_at``) when the tenant's token policy
     refuses a new token with these; forms call it to show the refusal on their fields."""
     rules = token_policy_rules()
-    _check_allowed_abilities(rules, normalize_abilities(abilities))
-    _check_lifetime(rules, expires_at, timezone.now())
+    errors: dict[str, list[str]] = {}
+    for check in (
+        functools.partial(_check_allowed_abilities, rules, normalize_abilities(abilities)),
+        functools.partial(_check_lifetime, rules, expires_at, timezone.now()),
+    ):
+        try:
+            check()
+        except InvalidInput as refused:
+            errors.update(refused.errors)
+    if errors:
+        raise InvalidInput(errors=errors)
 
 
 def token_create(
