@@ -1,10 +1,10 @@
-"""Routes for /api/v1/me, /api/v1/tokens and /api/v1/api-logs."""
+"""Routes for /api/v1/me, /api/v1/tokens, /api/v1/token-policy and /api/v1/api-logs."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from tokens.activity.views import ApiLogViewSet
-from tokens.views import MeView, TokenViewSet
+from tokens.views import MeView, TokenPolicyView, TokenViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("tokens", TokenViewSet, basename="token")
@@ -12,5 +12,6 @@ router.register("api-logs", ApiLogViewSet, basename="api-log")
 
 urlpatterns = [
     path("me", MeView.as_view(), name="me"),
+    path("token-policy", TokenPolicyView.as_view(), name="token-policy"),
     *router.urls,
 ]
