@@ -19,9 +19,10 @@ from django.utils.translation import ngettext
 
 from tokens.abilities import Ability
 from tokens.models import ApiToken, TokenEvent
-from tokens.services import Actor, token_create, token_revoke
+from tokens.services import Actor, token_create, token_policy_check, token_revoke
 from waqti.admin_sites import tenant_site
 from waqti.client_ip import client_ip
+from waqti.errors import InvalidInput
 
 SHOWN_FIELDS = [
     "name",
@@ -54,6 +55,18 @@ class ApiTokenAddForm(forms.ModelForm):
         if expires_at is not None and expires_at <= timezone.now():
             raise forms.ValidationError(_("The expiry must be in the future."))
         return expires_at
+
+    def clean(self) -> dict[str, Any]:
+        """The tenant's token policy, as the service applies it, shown on the fields."""
+        cleaned = super().clean() or {}
+        if "abilities" in cleaned and "expires_at" in cleaned:
+            try:
+                token_policy_check(abilities=cleaned["abilities"], expires_at=cleaned["expires_at"])
+            except InvalidInput as refused:
+                for field, field_messages in refused.errors.items():
+                    for message in field_messages:
+                        self.add_error(field, message)
+        return cleaned
 
 
 def _actor(request: HttpRequest) -> Actor:

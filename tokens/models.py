@@ -19,8 +19,16 @@ from django.db.models import Q
 from tokens import allowlist
 from tokens.abilities import Ability
 from tokens.activity.models import ApiRequestLog
+from tokens.policy import DEFAULT_ROTATION_DAYS, TokenRules
 
-__all__ = ["ApiRequestLog", "ApiToken", "ApiTokenQuerySet", "TokenEvent"]
+__all__ = [
+    "ApiRequestLog",
+    "ApiToken",
+    "ApiTokenQuerySet",
+    "TokenEvent",
+    "TokenPolicy",
+    "TokenPolicyEvent",
+]
 
 
 class CidrField(models.Field):
@@ -133,3 +141,61 @@ class TokenEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} token #{self.token_id} by {self.actor_label or 'system'}"
+
+
+def _all_abilities() -> list[str]:
+    return list(Ability.values)
+
+
+class TokenPolicy(models.Model):
+    """The tenant's token policy (``tokens.policy``): at most one row, id 1, created by the
+    first change; without it the defaults apply."""
+
+    SINGLETON_ID = 1
+
+    max_lifetime_days = models.PositiveIntegerField(null=True, blank=True)
+    expire_unused_after_days = models.PositiveIntegerField(null=True, blank=True)
+    rotation_days = models.PositiveIntegerField(default=DEFAULT_ROTATION_DAYS)
+    allowed_abilities = ArrayField(
+        models.CharField(max_length=16, choices=Ability.choices), default=_all_abilities
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "token policy"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="token_policy_single_row"),
+        ]
+
+    def __str__(self) -> str:
+        return "Token policy"
+
+    def rules(self) -> TokenRules:
+        return TokenRules(
+            max_lifetime_days=self.max_lifetime_days,
+            expire_unused_after_days=self.expire_unused_after_days,
+            rotation_days=self.rotation_days,
+            allowed_abilities=tuple(self.allowed_abilities),
+        )
+
+
+class TokenPolicyEvent(models.Model):
+    """Audit trail of the token policy: who changed it, when, from where, before and after."""
+
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=255, blank=True, default="")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    occurred_at = models.DateTimeField(auto_now_add=True)
+    before = models.JSONField()
+    after = models.JSONField()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"token policy changed by {self.actor_label or 'system'}"

@@ -14,11 +14,13 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tokens import allowlist, secrets
 from tokens.abilities import grants_all, normalize_abilities
 from tokens.lookup import token_cache
-from tokens.models import ApiToken, TokenEvent
+from tokens.models import ApiToken, TokenEvent, TokenPolicy, TokenPolicyEvent
+from tokens.policy import DEFAULT_RULES, TokenRules
 from waqti.database_outage import is_database_unavailable, outage
 from waqti.errors import InvalidInput, NotPermitted
 
@@ -100,6 +102,50 @@ def _check_escalation(actor: Actor, abilities: list[str]) -> None:
         raise NotPermitted(_("This action is unauthorized."), {"ability": [lacking]})
 
 
+def token_policy_rules() -> TokenRules:
+    """The current tenant's token policy (the defaults until it is first changed)."""
+    row = TokenPolicy.objects.filter(pk=TokenPolicy.SINGLETON_ID).first()
+    return row.rules() if row is not None else DEFAULT_RULES
+
+
+def _check_lifetime(rules: TokenRules, expires_at: datetime | None, now: datetime) -> None:
+    """InvalidInput naming ``expires_at`` when the policy's maximum lifetime refuses it."""
+    if rules.max_lifetime_days is None or rules.lifetime_allows(expires_at, now):
+        return
+    days = rules.max_lifetime_days
+    message = ngettext(
+        "The token policy requires an expiry at most %(days)d day from now.",
+        "The token policy requires an expiry at most %(days)d days from now.",
+        days,
+    ) % {"days": days}
+    raise InvalidInput(errors={"expires_at": [message]})
+
+
+def _check_allowed_abilities(rules: TokenRules, abilities: list[str]) -> None:
+    """InvalidInput naming ``abilities`` when the policy does not allow one of them."""
+    refused = rules.withheld(abilities)
+    if refused:
+        message = _("The token policy does not allow the '%(ability)s' ability.")
+        raise InvalidInput(errors={"abilities": [message % {"ability": a} for a in refused]})
+
+
+def token_policy_check(*, abilities: list[str], expires_at: datetime | None) -> None:
+    """InvalidInput (naming ``abilities`` or ``expires_at``) when the tenant's token policy
+    refuses a new token with these; forms call it to show the refusal on their fields."""
+    rules = token_policy_rules()
+    errors: dict[str, list[str]] = {}
+    for check in (
+        functools.partial(_check_allowed_abilities, rules, normalize_abilities(abilities)),
+        functools.partial(_check_lifetime, rules, expires_at, timezone.now()),
+    ):
+        try:
+            check()
+        except InvalidInput as refused:
+            errors.update(refused.errors)
+    if errors:
+        raise InvalidInput(errors=errors)
+
+
 def token_create(
     *,
     name: str,
@@ -108,13 +154,26 @@ def token_create(
     allowed_ips: list[str] | None = None,
     actor: Actor,
 ) -> IssuedToken:
-    """Create a token and return it with its plaintext (shown once, never stored).
+    """Create a token and return it with its plaintext (shown once, never stored); the tenant's
+    token policy decides which abilities and expiries are allowed (InvalidInput otherwise).
 
     ``allowed_ips``: entries of the token's IP allowlist (``tokens.allowlist``, at most
     ``MAX_ENTRIES`` once normalised, else InvalidInput); empty or None: from anywhere.
+    An input refused on several fields names each of them at once.
     """
     abilities = normalize_abilities(abilities)
-    allowed = _allowlist(allowed_ips or [])
+    errors: dict[str, list[str]] = {}
+    allowed: list[str] = []
+    try:
+        allowed = _allowlist(allowed_ips or [])
+    except InvalidInput as refused:
+        errors.update(refused.errors)
+    try:
+        token_policy_check(abilities=abilities, expires_at=expires_at)
+    except InvalidInput as refused:
+        errors.update(refused.errors)
+    if errors:
+        raise InvalidInput(errors=errors)
     _check_escalation(actor, abilities)
     with transaction.atomic():
         token = ApiToken.objects.create(
@@ -139,24 +198,36 @@ def token_create(
     return IssuedToken(token=token, plaintext=secrets.format_token(token.pk, secret))
 
 
+KEEP_EXPIRY = object()  # token_regenerate without a new expires_at
+
+
 def token_regenerate(
     *,
     token: ApiToken,
     grace_period_minutes: int = 0,
     allowed_ips: list[str] | None = None,
+    expires_at: datetime | object | None = KEEP_EXPIRY,
     actor: Actor,
 ) -> IssuedToken:
     """Give the token a new secret; the old one works ``grace_period_minutes`` longer.
 
     ``allowed_ips`` (None: unchanged) replaces the allowlist, for both secrets; the event then
     records its before and after.
+
+    ``expires_at`` (optional) replaces the token's expiry; under a maximum lifetime the expiry
+    it ends up with must be within it (InvalidInput naming ``expires_at``), so a token that would
+    outlive the policy is regenerated with a new, shorter expiry.
     """
     _check_escalation(actor, token.abilities)
     wanted = {} if allowed_ips is None else {"allowed_ips": _allowlist(allowed_ips)}
     now = timezone.now()
+    rules = token_policy_rules()
     secret = secrets.generate_secret(token.pk)  # checksummed, also for a token issued before
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if expires_at is not KEEP_EXPIRY:
+            token.expires_at = expires_at  # type: ignore[assignment]
+        _check_lifetime(rules, token.expires_at, now)
         if grace_period_minutes > 0:
             token.previous_secret_hash = token.secret_hash
             token.previous_secret_valid_until = now + timedelta(minutes=grace_period_minutes)
@@ -174,6 +245,7 @@ def token_regenerate(
                 "previous_secret_hash",
                 "previous_secret_valid_until",
                 "regenerated_at",
+                "expires_at",
                 *changes,
             ]
         )
@@ -285,6 +357,36 @@ def token_rehash(*, token_id: int, field: str, secret: str) -> bool:
         logger.info("token %s: %s re-hashed under the current secret key", token_id, field)
     token_cache.forget(token_id)  # this worker's snapshot holds the old hash
     return bool(updated)
+
+
+def token_policy_update(*, changes: dict[str, Any], actor: Actor) -> TokenRules:
+    """Set fields of the tenant's token policy (validated by the caller: ``tokens.policy`` names
+    them) and record who changed it from what to what; a change applies on the next request in
+    every process (the token version is bumped after commit, as a revoke does). Setting the
+    values it already has records nothing."""
+    with transaction.atomic():
+        policy, _created = TokenPolicy.objects.select_for_update().get_or_create(
+            pk=TokenPolicy.SINGLETON_ID
+        )
+        before = policy.rules().as_dict()
+        for name, value in changes.items():
+            setattr(policy, name, value)
+        after = policy.rules().as_dict()
+        if after == before:
+            return policy.rules()
+        policy.updated_at = timezone.now()
+        policy.save()
+        TokenPolicyEvent.objects.create(
+            actor_user=actor.user,
+            actor_token=actor.token,
+            actor_label=actor.describe(),
+            ip_address=actor.ip_address,
+            before=before,
+            after=after,
+        )
+        transaction.on_commit(token_cache.invalidate_tenant)
+    token_cache.invalidate_tenant()
+    return policy.rules()
 
 
 def tokens_prune(*, older_than_days: int, now: datetime | None = None) -> int:

@@ -1,4 +1,5 @@
-"""An immutable copy of a token row, and which of its secrets a presented secret matches."""
+"""An immutable copy of a token row with its tenant's token policy, and which of its secrets a
+presented secret matches."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 
 from tokens import allowlist, secrets
 from tokens.models import ApiToken
+from tokens.policy import DEFAULT_RULES, TokenRules
 
 # The fields of ApiToken a snapshot gives views and services (``as_token``), in the model's order.
 TOKEN_FIELDS = (
@@ -36,7 +38,8 @@ PREVIOUS_UNDER_FALLBACK = SecretMatch("previous_secret_hash", under_fallback=Tru
 
 @dataclass(frozen=True, slots=True)
 class TokenSnapshot:
-    """A token row as read at ``version`` of the tenant's tokens (``tokens.lookup``)."""
+    """A token row as read at ``version`` of the tenant's tokens (``tokens.lookup``), with the
+    tenant's token policy read at the same version (``rules``)."""
 
     id: int
     name: str
@@ -53,9 +56,18 @@ class TokenSnapshot:
     # The tenant's token version (raw) read before the row; None without the shared cache.
     version: bytes | None
     loaded_at: float
+    rules: TokenRules = DEFAULT_RULES
+    # The abilities the token may use under ``rules`` (computed once, not per request).
+    granted: tuple[str, ...] = ()
 
     @classmethod
-    def from_row(cls, row: ApiToken, version: bytes | None, loaded_at: float) -> TokenSnapshot:
+    def from_row(
+        cls,
+        row: ApiToken,
+        version: bytes | None,
+        loaded_at: float,
+        rules: TokenRules = DEFAULT_RULES,
+    ) -> TokenSnapshot:
         return cls(
             id=row.pk,
             name=row.name,
@@ -71,15 +83,20 @@ class TokenSnapshot:
             created_at=row.created_at,
             version=version,
             loaded_at=loaded_at,
+            rules=rules,
+            granted=rules.granted(row.abilities),
         )
 
     def match(self, secret: str, now: datetime) -> SecretMatch | None:
         """Which hash ``secret`` matches if the token is usable now: its current secret, or the
         previous one within its grace period; under the current key first (one HMAC when that
-        matches), then under each previous key (none without ``SECRET_KEY_FALLBACKS``)."""
+        matches), then under each previous key (none without ``SECRET_KEY_FALLBACKS``).
+        A token unused for longer than the policy allows is not usable."""
         if self.revoked_at is not None:
             return None
         if self.expires_at is not None and self.expires_at <= now:
+            return None
+        if self.rules.unused_expired(self.last_used_at, self.created_at, now):
             return None
         if secrets.secret_matches(secret, self.secret_hash):
             return CURRENT
@@ -96,11 +113,12 @@ class TokenSnapshot:
 
     def as_token(self) -> ApiToken:
         """The token as views and services see it, as if just read from the database (only
-        ``TOKEN_FIELDS`` are loaded; a new instance per request, as they may change it)."""
+        ``TOKEN_FIELDS`` are loaded; a new instance per request, as they may change it). Its
+        ``abilities`` are those the policy lets it use (``granted``)."""
         values = (
             self.id,
             self.name,
-            list(self.abilities),
+            list(self.granted),
             list(self.allowed_ips),
             self.created_at,
             self.expires_at,

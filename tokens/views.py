@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -15,7 +16,8 @@ from rest_framework.response import Response
 from tokens import services
 from tokens.abilities import Ability
 from tokens.authentication import QuotaReadAuthentication
-from tokens.models import ApiToken
+from tokens.models import ApiToken, TokenPolicy, TokenPolicyEvent
+from tokens.policy import DEFAULT_RULES
 from tokens.ratelimit.counter import window_end
 from tokens.ratelimit.plans import PLAN_KEY, window_label
 from tokens.ratelimit.quota import QuotaThrottle
@@ -24,6 +26,9 @@ from tokens.serializers import (
     MeSerializer,
     RateLimitSerializer,
     TokenCreateSerializer,
+    TokenPolicyChangeSerializer,
+    TokenPolicyOutputSerializer,
+    TokenPolicySerializer,
     TokenRegenerateSerializer,
     TokenSerializer,
     TokenUpdateSerializer,
@@ -37,9 +42,14 @@ def _actor(request: Request) -> services.Actor:
     return services.Actor(token=request.auth, ip_address=client_ip(request))
 
 
+def _policy_context() -> dict[str, Any]:
+    """What token shapes need to apply the tenant's token policy (one query)."""
+    return {"rules": services.token_policy_rules(), "now": timezone.now()}
+
+
 def _issued(issued: services.IssuedToken) -> dict[str, Any]:
     issued.token.token = issued.plaintext  # type: ignore[attr-defined]
-    return IssuedTokenSerializer(issued.token).data
+    return IssuedTokenSerializer(issued.token, context=_policy_context()).data
 
 
 class MeView(ApiView):
@@ -121,10 +131,12 @@ class TokenViewSet(ApiViewSet):
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(TokenSerializer(page, many=True).data)
+        data = TokenSerializer(page, many=True, context=_policy_context()).data
+        return self.get_paginated_response(data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response({"data": TokenSerializer(self.get_object()).data})
+        token = self.get_object()
+        return Response({"data": TokenSerializer(token, context=_policy_context()).data})
 
     @extend_schema(request=TokenCreateSerializer, responses={201: IssuedTokenSerializer})
     def create(self, request: Request) -> Response:
@@ -159,6 +171,44 @@ class TokenViewSet(ApiViewSet):
             token=self.get_object(),
             grace_period_minutes=form.validated_data.get("grace_period_minutes", 0),
             allowed_ips=form.validated_data.get("allowed_ips"),
+            expires_at=form.validated_data.get("expires_at", services.KEEP_EXPIRY),
             actor=_actor(request),
         )
         return Response({"data": _issued(issued)})
+
+
+POLICY_CHANGES_SHOWN = 20
+
+
+def _policy_data() -> dict[str, Any]:
+    row = TokenPolicy.objects.filter(pk=TokenPolicy.SINGLETON_ID).first()
+    rules = row.rules() if row is not None else DEFAULT_RULES
+    changes = TokenPolicyEvent.objects.all()[:POLICY_CHANGES_SHOWN]
+    return {
+        **rules.as_dict(),
+        "updated_at": utc_timestamp(row.updated_at if row is not None else None),
+        "changes": TokenPolicyChangeSerializer(changes, many=True).data,
+    }
+
+
+class TokenPolicyView(ApiView):
+    """``/api/v1/token-policy``: the tenant's token policy (``admin`` ability)."""
+
+    required_ability = Ability.ADMIN
+
+    @extend_schema(
+        responses={200: TokenPolicyOutputSerializer}, summary="Show the tenant's token policy"
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"data": _policy_data()})
+
+    @extend_schema(
+        request=TokenPolicySerializer,
+        responses={200: TokenPolicyOutputSerializer},
+        summary="Replace the tenant's token policy",
+    )
+    def put(self, request: Request) -> Response:
+        form = TokenPolicySerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.token_policy_update(changes=form.validated_data, actor=_actor(request))
+        return Response({"data": _policy_data()})

@@ -408,3 +408,68 @@ def test_admin_limits_a_token_to_addresses_and_edits_the_list(
     status, body = call_api(server, "/api/v1/me", token)
     assert status == 200, body
     assert csp_violations(console) == []
+
+
+def test_admin_sets_the_token_policy_and_tokens_follow_it(
+    server: Server, page: Page, console: list[str]
+):
+    page.goto("/settings/login/")
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/settings/api/$"))
+
+    # A token holding "delete", made before the policy, works with it.
+    page.get_by_role("link", name="Generate New Token").click()
+    page.get_by_label("Token name").fill("E2E Cleaner")
+    page.get_by_role("checkbox", name=re.compile("Read-only access")).check()
+    page.get_by_role("checkbox", name=re.compile("Delete resources")).check()
+    page.get_by_role("button", name="Create").click()
+    token = page.get_by_label("Your new API token").input_value()
+    status, body = call_api(server, "/api/v1/me", token)
+    assert status == 200 and body["data"]["abilities"] == ["read", "delete"]
+
+    # The policy page: defaults, then a bad value refused on its field, then saved.
+    page.goto("/settings/api/")
+    page.get_by_role("link", name="Token policy").click()
+    expect(page.get_by_role("heading", name="Token policy")).to_be_visible()
+    expect(page.get_by_label("Rotation due after (days)")).to_have_value("90")
+    expect(page.get_by_text("the defaults apply")).to_be_visible()
+    page.get_by_label("Rotation due after (days)").fill("0")
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_text("Ensure this value is greater than or equal to 1.")).to_be_visible()
+    page.get_by_label("Maximum lifetime (days)").fill("30")
+    page.get_by_label("Rotation due after (days)").fill("60")
+    page.get_by_role("checkbox", name=re.compile("Delete resources")).uncheck()
+    shot(page, "14-token-policy-form-en")
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_text("The token policy was saved.")).to_be_visible()
+    changes = page.locator("#policy-changes")
+    expect(changes).to_contain_text(f"user:{ADMIN_EMAIL}")
+    expect(changes).to_contain_text("read, write, approve, admin")
+    shot(page, "15-token-policy-saved-en")
+
+    # Next request: the withdrawn ability is gone; the list shows it withheld.
+    status, body = call_api(server, "/api/v1/me", token)
+    assert status == 200 and body["data"]["abilities"] == ["read"]
+    page.goto("/settings/api/")
+    row = page.locator(f"#token-{token.split('|')[0]}")
+    expect(row.locator("del.withheld")).to_have_text("delete")
+
+    # Generating a token without an expiry is refused on the form, naming the limit.
+    page.get_by_role("link", name="Generate New Token").click()
+    page.get_by_label("Token name").fill("E2E Forever")
+    page.get_by_role("checkbox", name=re.compile("Read-only access")).check()
+    page.get_by_role("button", name="Create").click()
+    expect(
+        page.get_by_text("The token policy requires an expiry at most 30 days from now.")
+    ).to_be_visible()
+    shot(page, "16-generate-refused-by-policy-en")
+
+    # In Arabic too.
+    page.goto("/settings/api/policy/")
+    page.get_by_label("Language").select_option("ar")
+    page.get_by_role("button", name="Switch").click()
+    expect(page.get_by_role("heading", name="سياسة رموز الوصول")).to_be_visible()
+    shot(page, "17-token-policy-ar")
+    assert csp_violations(console) == []

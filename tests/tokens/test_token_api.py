@@ -22,6 +22,9 @@ TOKEN_FIELDS = [
     "created_at",
     "expires_at",
     "last_used_at",
+    "expired_reason",
+    "rotation_due_at",
+    "withheld_abilities",
 ]
 TOKEN_RE = re.compile(r"^(\d+)\|[A-Za-z0-9]{40}$")
 
@@ -46,6 +49,9 @@ def test_create_returns_201_with_plaintext_once(admin, api, acme):
         "created_at",
         "expires_at",
         "last_used_at",
+        "expired_reason",
+        "rotation_due_at",
+        "withheld_abilities",
     ]
     assert data["name"] == "New Token Name"
     assert data["abilities"] == ["read", "write"]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("settings/i18n/", include("django.conf.urls.i18n")),
     path("settings/api/", views.token_list, name="settings-api"),
     path("settings/api/tokens/new/", views.token_create, name="settings-token-create"),
+    path("settings/api/policy/", views.token_policy, name="settings-token-policy"),
     path(
         "settings/api/tokens/<int:token_id>/issued/",
         views.token_issued,

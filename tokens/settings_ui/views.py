@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
@@ -35,24 +36,26 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tokens import services
 from tokens.activity.log import events_for_token, recent_requests_for_token
-from tokens.models import ApiToken
+from tokens.models import ApiToken, TokenPolicyEvent
+from tokens.policy import DEFAULT_RULES, EXPIRED_UNUSED, TokenRules
 from tokens.settings_ui.accounts import is_tenant_admin
 from tokens.settings_ui.forms import (
     SettingsLoginForm,
     TokenCreateForm,
     TokenEditForm,
+    TokenPolicyForm,
     TokenRegenerateForm,
 )
 from waqti.client_ip import client_ip
+from waqti.errors import InvalidInput
 from waqti.password_attempts import refused
 
-# The seed: "Rotate regularly - Regenerate tokens every 90 days".
-ROTATION_AGE = timedelta(days=90)
 JUST_NOW = timedelta(minutes=1)
 ISSUED_COOKIE = "waqti_issued_token_{token_id}"
 ISSUED_COOKIE_SALT = "tokens.settings.issued"
 ISSUED_COOKIE_SECONDS = 120
 RECENT_REQUESTS_SHOWN = 50
+POLICY_CHANGES_SHOWN = 20
 
 View = Callable[..., HttpResponse]
 
@@ -86,6 +89,13 @@ def _token_or_none(token_id: int, *, live_only: bool) -> ApiToken | None:
     return tokens.filter(pk=token_id).first()
 
 
+def _form_errors(form: forms.Form, error: InvalidInput) -> None:
+    """Show a service's refusal (the token policy's) on the form's fields."""
+    for field, field_messages in error.errors.items():
+        for message in field_messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
 def _not_found(request: HttpRequest) -> TemplateResponse:
     return _page(request, "not_found.html", status=404)
 
@@ -93,26 +103,33 @@ def _not_found(request: HttpRequest) -> TemplateResponse:
 # --- Reads for the pages ---------------------------------------------------------------------
 
 
-def token_status(token: ApiToken, now: datetime) -> str:
+def token_status(token: ApiToken, now: datetime, rules: TokenRules = DEFAULT_RULES) -> str:
+    """``revoked``, ``expired`` (its expiry passed), ``unused`` (expired for want of use under
+    the token policy) or ``active``."""
     if token.is_revoked:
         return "revoked"
-    if token.is_expired(now):
+    reason = rules.expired_reason(token.expires_at, token.last_used_at, token.created_at, now)
+    if reason == EXPIRED_UNUSED:
+        return "unused"
+    if reason is not None:
         return "expired"
     return "active"
 
 
-def rotation_due(token: ApiToken, now: datetime) -> bool:
-    """Live tokens whose secret is older than 90 days (since created or last regenerated)."""
-    secret_since = token.regenerated_at or token.created_at
-    return token_status(token, now) == "active" and now - secret_since > ROTATION_AGE
+def rotation_due(token: ApiToken, now: datetime, rules: TokenRules = DEFAULT_RULES) -> bool:
+    """Active tokens whose secret (since created or last regenerated) reached the token policy's
+    rotation age (the seed's advice: 90 days)."""
+    due_at = rules.rotation_due_at(token.created_at, token.regenerated_at)
+    return token_status(token, now, rules) == "active" and now > due_at
 
 
-def _rows(tokens: list[ApiToken], now: datetime) -> list[dict[str, Any]]:
+def _rows(tokens: list[ApiToken], now: datetime, rules: TokenRules) -> list[dict[str, Any]]:
     return [
         {
             "token": t,
-            "status": token_status(t, now),
-            "rotation_due": rotation_due(t, now),
+            "status": token_status(t, now, rules),
+            "rotation_due": rotation_due(t, now, rules),
+            "withheld": rules.withheld(t.abilities),
             # timesince would say "0 minutes ago" for the first minute.
             "used_just_now": t.last_used_at is not None and now - t.last_used_at < JUST_NOW,
         }
@@ -182,11 +199,36 @@ def root_redirect(request: HttpRequest) -> HttpResponse:
 def token_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     tokens = list(ApiToken.objects.all())
+    rules = services.token_policy_rules()
     return _page(
         request,
         "token_list.html",
-        {"rows": _rows(tokens, now), "now": now, "rotation_days": ROTATION_AGE.days},
+        {
+            "rows": _rows(tokens, now, rules),
+            "now": now,
+            "rotation_days": rules.rotation_days,
+            "rules": rules,
+        },
     )
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def token_policy(request: HttpRequest) -> HttpResponse:
+    """The tenant's token policy, and who changed it when (newest first)."""
+    rules = services.token_policy_rules()
+    form = TokenPolicyForm(request.POST or None, initial=TokenPolicyForm.initial_for(rules))
+    if request.method == "POST" and form.is_valid():
+        services.token_policy_update(changes=form.changes(), actor=_actor(request))
+        messages.success(request, _("The token policy was saved."))
+        return redirect("settings-token-policy")
+    status = 422 if request.method == "POST" else 200
+    context = {
+        "form": form,
+        "changes": list(TokenPolicyEvent.objects.all()[:POLICY_CHANGES_SHOWN]),
+        "changes_shown": POLICY_CHANGES_SHOWN,
+    }
+    return _page(request, "token_policy.html", context, status=status)
 
 
 def _issued_path(token_id: int) -> str:
@@ -215,8 +257,12 @@ def _redirect_with_issued(issued: services.IssuedToken, action: str) -> HttpResp
 def token_create(request: HttpRequest) -> HttpResponse:
     form = TokenCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        issued = services.token_create(**form.service_arguments(), actor=_actor(request))
-        return _redirect_with_issued(issued, "created")
+        try:
+            issued = services.token_create(**form.service_arguments(), actor=_actor(request))
+        except InvalidInput as refused_by_policy:
+            _form_errors(form, refused_by_policy)
+        else:
+            return _redirect_with_issued(issued, "created")
     status = 422 if request.method == "POST" else 200
     return _page(request, "token_create.html", {"form": form}, status=status)
 
@@ -265,12 +311,14 @@ def token_regenerate(request: HttpRequest, token_id: int) -> HttpResponse:
         return _not_found(request)
     form = TokenRegenerateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        issued = services.token_regenerate(
-            token=token,
-            grace_period_minutes=form.cleaned_data["grace_period_minutes"],
-            actor=_actor(request),
-        )
-        return _redirect_with_issued(issued, "regenerated")
+        try:
+            issued = services.token_regenerate(
+                token=token, **form.service_arguments(), actor=_actor(request)
+            )
+        except InvalidInput as refused_by_policy:
+            _form_errors(form, refused_by_policy)
+        else:
+            return _redirect_with_issued(issued, "regenerated")
     status = 422 if request.method == "POST" else 200
     return _page(request, "token_regenerate.html", {"token": token, "form": form}, status=status)
 
@@ -303,10 +351,11 @@ def token_activity(request: HttpRequest, token_id: int) -> HttpResponse:
     events = list(events_for_token(token.pk))
     for event in events:
         event.change_lines = _change_lines(event.changes)  # type: ignore[attr-defined]
+    rules = services.token_policy_rules()
     context = {
         "token": token,
-        "status": token_status(token, now),
-        "rotation_due": rotation_due(token, now),
+        "status": token_status(token, now, rules),
+        "rotation_due": rotation_due(token, now, rules),
         "requests": recent_requests_for_token(token.pk, RECENT_REQUESTS_SHOWN),
         "requests_shown": RECENT_REQUESTS_SHOWN,
         "events": events,

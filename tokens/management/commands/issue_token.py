@@ -13,6 +13,7 @@ from django_tenants.utils import tenant_context
 from tenancy.resolver import tenant_by_slug
 from tokens.abilities import ALL_ABILITIES
 from tokens.services import Actor, token_create
+from waqti.errors import InvalidInput
 
 
 class Command(BaseCommand):
@@ -49,10 +50,15 @@ class Command(BaseCommand):
             if expires_at <= timezone.now():
                 raise CommandError("--expires-at must be in the future")
         with tenant_context(tenant):
-            issued = token_create(
-                name=name,
-                abilities=abilities,
-                expires_at=expires_at,
-                actor=Actor(label="cli:issue_token"),
-            )
+            try:
+                issued = token_create(
+                    name=name,
+                    abilities=abilities,
+                    expires_at=expires_at,
+                    actor=Actor(label="cli:issue_token"),
+                )
+            except InvalidInput as refused:  # the tenant's token policy
+                raise CommandError(
+                    "; ".join(m for messages in refused.errors.values() for m in messages)
+                ) from None
         self.stdout.write(issued.plaintext)
