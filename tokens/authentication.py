@@ -74,16 +74,15 @@ class BearerTokenAuthentication(BaseAuthentication):
         return token, token
 
     def budget(self, request: Request, token_id: int) -> PlanBudget:
-        """The budget the token check counts in: the tenant's plan."""
+        """The budget the token check counts in: the tenant's plan, unless the view reads the
+        quota instead (``GET /api/v1/rate-limit``, ``quota_read``): then the one Redis call reads
+        the plan's windows and counts the request in the endpoint's own window
+        (``tokens.ratelimit.quota``). One class either way, so the OpenAPI schema has one
+        security scheme."""
+        view = (request.parser_context or {}).get("view")
+        if getattr(view, "quota_read", False):
+            return quota_budget(request, token_id)
         return plan_budget(request)
 
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"
-
-
-class QuotaReadAuthentication(BearerTokenAuthentication):
-    """For ``GET /api/v1/rate-limit``: the same token check, whose Redis call reads the plan's
-    windows and counts the request in the endpoint's own window (``tokens.ratelimit.quota``)."""
-
-    def budget(self, request: Request, token_id: int) -> PlanBudget:
-        return quota_budget(request, token_id)

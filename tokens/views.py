@@ -15,7 +15,6 @@ from rest_framework.response import Response
 
 from tokens import services
 from tokens.abilities import Ability
-from tokens.authentication import QuotaReadAuthentication
 from tokens.models import ApiToken, TokenPolicy, TokenPolicyEvent
 from tokens.policy import DEFAULT_RULES
 from tokens.ratelimit.counter import window_end
@@ -81,7 +80,7 @@ class RateLimitView(ApiView):
     """
 
     any_token = True
-    authentication_classes = [QuotaReadAuthentication]
+    quota_read = True  # the token check reads the quota (tokens.authentication)
     throttle_classes = [QuotaThrottle]
 
     @extend_schema(

@@ -23,7 +23,7 @@ BEARER_SCHEME = "BearerToken"
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     """``Authorization: Bearer {id}|{secret}``: the API's one authentication scheme, whichever
     class ``REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]`` names (the API layer names no
-    app), and its subclasses (the same check with another budget: ``GET /api/v1/rate-limit``)."""
+    app), and its subclasses."""
 
     target_class = settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"][0]
     match_subclasses = True
