@@ -24,6 +24,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tenancy.migration_plan import expected_migrations, pending_migrations
 from tenancy.services import tenant_create
+from tests.live_server import throwaway_database
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = settings.WAQTI_TENANT_TEMPLATE_SCHEMA
@@ -64,14 +65,6 @@ def test_the_one_query_names_each_schema_behind_and_what_it_lacks(db, globex):
 # --- deploys, as an operator runs them -------------------------------------------------------
 
 
-def scratch_url() -> str:
-    """The test database's server, with a database of this module's own."""
-    params = connection.get_connection_params()
-    user, host, port = params.get("user", "postgres"), params.get("host"), params.get("port")
-    password = f":{params['password']}" if params.get("password") else ""
-    return f"postgresql://{user}{password}@{host}:{port}/{connection.settings_dict['NAME']}_mig"
-
-
 def admin_sql(url: str, *statements: str) -> list[tuple]:
     with psycopg.connect(url, autocommit=True) as conn:
         rows: list[tuple] = []
@@ -102,12 +95,8 @@ def manage(url: str, *args: str, extra: str = "") -> subprocess.CompletedProcess
 @pytest.fixture(scope="module")
 def deployment(django_db_blocker) -> Iterator[str]:
     """A scratch database, migrated, with tenants t_a ... t_d copied from the template."""
-    url = scratch_url()
-    server = url.rsplit("/", 1)[0] + "/postgres"
-    name = url.rsplit("/", 1)[1]
-    with django_db_blocker.unblock():
-        admin_sql(server, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
-    try:
+    name = f"{connection.settings_dict['NAME']}_mig"
+    with django_db_blocker.unblock(), throwaway_database(name) as url:
         assert manage(url, "migrate", "--noinput").returncode == 0
         create = (
             "from tenancy.services import tenant_create\n"
@@ -117,9 +106,6 @@ def deployment(django_db_blocker) -> Iterator[str]:
         result = manage(url, "shell", "-c", create)
         assert result.returncode == 0, result.stderr
         yield url
-    finally:
-        with django_db_blocker.unblock():
-            admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def state(url: str, schema: str) -> tuple[set[str], set[str]]:
