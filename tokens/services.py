@@ -46,6 +46,15 @@ class Actor:
             return f"token:{self.token.pk}"
         return self.label or "system"
 
+    def audit_fields(self) -> dict[str, Any]:
+        """Who and from where, as every audit event (token or policy) stores it."""
+        return {
+            "actor_user": self.user,
+            "actor_token": self.token,
+            "actor_label": self.describe(),
+            "ip_address": self.ip_address,
+        }
+
 
 @dataclass(frozen=True)
 class IssuedToken:
@@ -61,10 +70,7 @@ def _record(
     TokenEvent.objects.create(
         token=token,
         kind=kind,
-        actor_user=actor.user,
-        actor_token=actor.token,
-        actor_label=actor.describe(),
-        ip_address=actor.ip_address,
+        **actor.audit_fields(),
         changes=changes or {},
     )
 
@@ -377,10 +383,7 @@ def token_policy_update(*, changes: dict[str, Any], actor: Actor) -> TokenRules:
         policy.updated_at = timezone.now()
         policy.save()
         TokenPolicyEvent.objects.create(
-            actor_user=actor.user,
-            actor_token=actor.token,
-            actor_label=actor.describe(),
-            ip_address=actor.ip_address,
+            **actor.audit_fields(),
             before=before,
             after=after,
         )
