@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -24,7 +23,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tenancy.migration_plan import expected_migrations, pending_migrations
 from tenancy.services import tenant_create
-from tests.live_server import throwaway_database
+from tests.live_server import run_manage, throwaway_database
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = settings.WAQTI_TENANT_TEMPLATE_SCHEMA
@@ -81,15 +80,7 @@ def manage(url: str, *args: str, extra: str = "") -> subprocess.CompletedProcess
         "DJANGO_SETTINGS_MODULE": "bench.tenants_settings",
         "WAQTI_EXTRA_TENANT_MIGRATIONS": extra,
     }
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    return run_manage(env, *args)
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,14 @@ def log_in(client: Client, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSW
     return response
 
 
+def admin_browser(tenant: Tenant) -> Client:
+    """A browser logged in to ``tenant``'s Settings as its tenant admin (created here)."""
+    make_user(tenant, ADMIN_EMAIL)
+    client = browser()
+    assert log_in(client).status_code == 302
+    return client
+
+
 def page(client: Client, method: str, path: str, data: dict[str, Any] | None = None) -> Any:
     response = getattr(client, method)(path, data or {})
     connection.set_schema_to_public()

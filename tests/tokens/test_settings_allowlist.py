@@ -7,16 +7,21 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from tenancy.models import Tenant
-from tests.tokens.settings_helpers import ADMIN_EMAIL, browser, log_in, make_user, page, token_row
+from tests.tokens.settings_helpers import (
+    ADMIN_EMAIL,
+    admin_browser,
+    browser,
+    log_in,
+    make_user,
+    page,
+    token_row,
+)
 from tokens.models import ApiToken, TokenEvent
 
 
 @pytest.fixture
 def admin(acme: Tenant) -> Client:
-    make_user(acme, ADMIN_EMAIL)
-    client = browser()
-    assert log_in(client).status_code == 302
-    return client
+    return admin_browser(acme)
 
 
 def generate(admin: Client, allowed_ips: str):

@@ -18,6 +18,7 @@ from tests.tokens.settings_helpers import (
     ADMIN_PASSWORD,
     HOST,
     TOKEN_PATTERN,
+    admin_browser,
     browser,
     create_token,
     log_in,
@@ -31,10 +32,7 @@ from tokens.models import ApiToken, TokenEvent
 
 @pytest.fixture
 def admin(acme: Tenant) -> Client:
-    make_user(acme, ADMIN_EMAIL)
-    client = browser()
-    assert log_in(client).status_code == 302
-    return client
+    return admin_browser(acme)
 
 
 # --- Access --------------------------------------------------------------------------------------

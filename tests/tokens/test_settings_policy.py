@@ -12,7 +12,14 @@ from django_tenants.utils import tenant_context
 
 from tenancy.models import Tenant
 from tests.helpers import issue_token
-from tests.tokens.settings_helpers import ADMIN_EMAIL, browser, log_in, make_user, page
+from tests.tokens.settings_helpers import (
+    ADMIN_EMAIL,
+    admin_browser,
+    browser,
+    log_in,
+    make_user,
+    page,
+)
 from tokens.models import ApiToken, TokenPolicyEvent
 
 POLICY = "/settings/api/policy/"
@@ -21,10 +28,7 @@ ALL = ["read", "write", "delete", "approve", "admin"]
 
 @pytest.fixture
 def admin(acme: Tenant) -> Client:
-    make_user(acme, ADMIN_EMAIL)
-    client = browser()
-    assert log_in(client).status_code == 302
-    return client
+    return admin_browser(acme)
 
 
 def form(**fields):

@@ -15,10 +15,8 @@ from tests.helpers import UNAUTHENTICATED, issue_token
 from tests.tokens.settings_helpers import (
     ADMIN_EMAIL,
     TOKEN_PATTERN,
-    browser,
+    admin_browser,
     create_token,
-    log_in,
-    make_user,
     page,
     shown_token,
     token_row,
@@ -28,10 +26,7 @@ from tokens.models import ApiRequestLog, ApiToken, TokenEvent
 
 @pytest.fixture
 def admin(acme: Tenant) -> Client:
-    make_user(acme, ADMIN_EMAIL)
-    client = browser()
-    assert log_in(client).status_code == 302
-    return client
+    return admin_browser(acme)
 
 
 # --- Generate, show once -------------------------------------------------------------------------
