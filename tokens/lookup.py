@@ -29,11 +29,11 @@ The version is a random integer written with Django's cache API into the counter
 (``tokens.ratelimit.counter.counter_cache``), which stores it as plain digits; it is read back
 raw (``tokens.ratelimit.counter.read_raw``), as the count script compares it.
 
-The tenant's token policy (``tokens.policy``) rides in every snapshot: it is read (one query,
-``TokenCache.rules``) at the version the row is read at, once per version per worker, so a
-policy change (which bumps the version like revoke does) applies on the next request in every
-process and costs nothing per request in steady state. Without the shared cache it is read with
-every row.
+The tenant's token policy (``tokens.policy``) rides in every snapshot: it is read in the same
+statement as the row (``TokenPolicy.rules_subquery``), at the same version, so a policy change
+(which bumps the version like revoke does) applies on the next request in every process and
+costs nothing per request in steady state. Without the shared cache (Redis down, its breaker
+open) every request reads row and policy, still in one statement.
 
 Secret-key rotation: a secret matching only under a previous key (``SECRET_KEY_FALLBACKS``) is
 never served from the cache; ``find_token`` re-reads the row and sets ``rehash`` on its result
@@ -55,7 +55,6 @@ from django.db import connection
 from django.db.models import Max
 
 from tokens.models import ApiToken, TokenPolicy
-from tokens.policy import DEFAULT_RULES, TokenRules
 from tokens.ratelimit.counter import WindowUsage, count_at, counter_cache, peek_at, read_raw
 from tokens.ratelimit.memo import exhausted
 from tokens.ratelimit.plans import PLAN_KEY, PlanBudget
@@ -105,8 +104,6 @@ class TokenCache:
         self._tenants: dict[str, TenantTokens] = {}
         # schema -> (clock when the read started, version read)
         self._versions: dict[str, tuple[float, bytes]] = {}
-        # schema -> (version, the tenant's token policy read at it, clock when read)
-        self._rules: dict[str, tuple[bytes, TokenRules, float]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -118,7 +115,6 @@ class TokenCache:
             self._snapshots.clear()
             self._tenants.clear()
             self._versions.clear()
-            self._rules.clear()
         exhausted.clear()
 
     def current_version(self) -> bytes | None:
@@ -157,7 +153,6 @@ class TokenCache:
                 del self._snapshots[key]
             self._tenants.pop(schema, None)
             self._versions.pop(schema, None)
-            self._rules.pop(schema, None)
         if not self.enabled:
             return
         try:
@@ -170,23 +165,6 @@ class TokenCache:
             return
         if outwait_readers:
             self.sleep(2 * VERSION_TRUST_SECONDS)
-
-    def rules(self, version: bytes | None) -> TokenRules:
-        """The tenant's token policy as of ``version``: remembered per worker at that version
-        (no SQL), else read (one query; the version was read before it, as for rows)."""
-        schema = connection.schema_name
-        known = self._rules.get(schema)
-        if version is not None and known is not None:
-            known_version, rules, loaded_at = known
-            if known_version == version and self._young(loaded_at):
-                return rules
-        started = self.clock()
-        row = TokenPolicy.objects.filter(pk=TokenPolicy.SINGLETON_ID).first()
-        rules = row.rules() if row is not None else DEFAULT_RULES
-        if version is not None:
-            with self._lock:
-                self._rules[schema] = (version, rules, started)
-        return rules
 
     def _young(self, loaded_at: float) -> bool:
         return self.clock() - loaded_at <= MAX_SNAPSHOT_AGE_SECONDS
@@ -321,12 +299,13 @@ def find_token(
         snapshot = token_cache.get(token_id, version)
         if snapshot is not None and snapshot.match(secret, now) in (CURRENT, PREVIOUS):
             return Found(snapshot)
-    row = ApiToken.objects.filter(pk=token_id).first()
+    read_at = token_cache.clock()
+    row = ApiToken.objects.filter(pk=token_id).annotate(policy=TokenPolicy.rules_subquery()).first()
     if row is None:
         if version is not None:
             token_cache.note_absent(token_id, version)
         return None
-    snapshot = TokenSnapshot.from_row(row, version, token_cache.clock(), token_cache.rules(version))
+    snapshot = TokenSnapshot.from_row(row, version, read_at, TokenPolicy.rules_from(row.policy))
     if version is not None:
         token_cache.put(snapshot)
     match = snapshot.match(secret, now)

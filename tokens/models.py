@@ -14,12 +14,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Subquery
+from django.db.models.functions import JSONObject
 
 from tokens import allowlist
 from tokens.abilities import Ability
 from tokens.activity.models import ApiRequestLog
-from tokens.policy import DEFAULT_ROTATION_DAYS, TokenRules
+from tokens.policy import DEFAULT_ROTATION_DAYS, DEFAULT_RULES, TokenRules
 
 __all__ = [
     "ApiRequestLog",
@@ -170,13 +171,31 @@ class TokenPolicy(models.Model):
     def __str__(self) -> str:
         return "Token policy"
 
+    # The columns that make the rules (TokenRules' fields, same names).
+    RULE_FIELDS = (
+        "max_lifetime_days",
+        "expire_unused_after_days",
+        "rotation_days",
+        "allowed_abilities",
+    )
+
     def rules(self) -> TokenRules:
-        return TokenRules(
-            max_lifetime_days=self.max_lifetime_days,
-            expire_unused_after_days=self.expire_unused_after_days,
-            rotation_days=self.rotation_days,
-            allowed_abilities=tuple(self.allowed_abilities),
-        )
+        return self.rules_from({name: getattr(self, name) for name in self.RULE_FIELDS})
+
+    @classmethod
+    def rules_subquery(cls) -> Subquery:
+        """The policy's rule columns as one JSON object (NULL when no row exists), so that a
+        query for something else reads the policy in the same statement (``tokens.lookup``)."""
+        rules = JSONObject(**{name: name for name in cls.RULE_FIELDS})
+        return Subquery(cls.objects.filter(pk=cls.SINGLETON_ID).values(rules=rules)[:1])
+
+    @staticmethod
+    def rules_from(values: dict[str, Any] | None) -> TokenRules:
+        """The rules of a policy row's values (``rules_subquery``'s object); None: no row, the
+        defaults."""
+        if values is None:
+            return DEFAULT_RULES
+        return TokenRules(**{**values, "allowed_abilities": tuple(values["allowed_abilities"])})
 
 
 class TokenPolicyEvent(models.Model):

@@ -21,6 +21,7 @@ from tokens.abilities import grants_all, normalize_abilities
 from tokens.lookup import token_cache
 from tokens.models import ApiToken, TokenEvent, TokenPolicy, TokenPolicyEvent
 from tokens.policy import DEFAULT_RULES, TokenRules
+from waqti.api.serializers import utc_timestamp
 from waqti.database_outage import is_database_unavailable, outage
 from waqti.errors import InvalidInput, NotPermitted
 
@@ -76,12 +77,17 @@ def _record(
 
 
 def _changes(token: ApiToken, wanted: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """``{field: {"before": ..., "after": ...}}`` for the fields whose value would change."""
+    """``{field: {"before": ..., "after": ...}}`` for the fields whose value would change
+    (timestamps as the API writes them)."""
     return {
-        name: {"before": getattr(token, name), "after": value}
+        name: {"before": _recorded(getattr(token, name)), "after": _recorded(value)}
         for name, value in wanted.items()
         if getattr(token, name) != value
     }
+
+
+def _recorded(value: Any) -> Any:
+    return utc_timestamp(value) if isinstance(value, datetime) else value
 
 
 def _allowlist(entries: list[str]) -> list[str]:
@@ -217,23 +223,23 @@ def token_regenerate(
 ) -> IssuedToken:
     """Give the token a new secret; the old one works ``grace_period_minutes`` longer.
 
-    ``allowed_ips`` (None: unchanged) replaces the allowlist, for both secrets; the event then
-    records its before and after.
+    ``allowed_ips`` (None: unchanged) replaces the allowlist, for both secrets; the event
+    records its before and after, and those of ``expires_at`` when that changes.
 
     ``expires_at`` (optional) replaces the token's expiry; under a maximum lifetime the expiry
     it ends up with must be within it (InvalidInput naming ``expires_at``), so a token that would
     outlive the policy is regenerated with a new, shorter expiry.
     """
     _check_escalation(actor, token.abilities)
-    wanted = {} if allowed_ips is None else {"allowed_ips": _allowlist(allowed_ips)}
+    wanted: dict[str, Any] = {} if allowed_ips is None else {"allowed_ips": _allowlist(allowed_ips)}
+    if expires_at is not KEEP_EXPIRY:
+        wanted["expires_at"] = expires_at
     now = timezone.now()
     rules = token_policy_rules()
     secret = secrets.generate_secret(token.pk)  # checksummed, also for a token issued before
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().get(pk=token.pk)
-        if expires_at is not KEEP_EXPIRY:
-            token.expires_at = expires_at  # type: ignore[assignment]
-        _check_lifetime(rules, token.expires_at, now)
+        _check_lifetime(rules, wanted.get("expires_at", token.expires_at), now)
         if grace_period_minutes > 0:
             token.previous_secret_hash = token.secret_hash
             token.previous_secret_valid_until = now + timedelta(minutes=grace_period_minutes)
@@ -243,15 +249,14 @@ def token_regenerate(
         token.secret_hash = secrets.hash_secret(secret)
         token.regenerated_at = now
         changes = _changes(token, wanted)
-        for name, change in changes.items():
-            setattr(token, name, change["after"])
+        for name in changes:
+            setattr(token, name, wanted[name])
         token.save(
             update_fields=[
                 "secret_hash",
                 "previous_secret_hash",
                 "previous_secret_valid_until",
                 "regenerated_at",
-                "expires_at",
                 *changes,
             ]
         )
@@ -306,8 +311,8 @@ def token_update(
         changes = _changes(token, wanted)
         if not changes:
             return token
-        for field_name, change in changes.items():
-            setattr(token, field_name, change["after"])
+        for field_name in changes:
+            setattr(token, field_name, wanted[field_name])
         token.save(update_fields=list(changes))
         _record(token, TokenEvent.Kind.UPDATED, actor, changes)
         transaction.on_commit(token_cache.invalidate_tenant)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tests.helpers import UNAUTHENTICATED, forbidden, issue_token
-from tokens.models import ApiToken, TokenPolicyEvent
+from tokens.models import ApiToken, TokenEvent, TokenPolicyEvent
 from tokens.policy import TokenRules
 from waqti.api.serializers import utc_timestamp
 
@@ -202,6 +202,13 @@ def test_max_lifetime_regeneration_needs_an_expiry_within_the_limit(admin, acme)
     assert response.json()["data"]["expires_at"] == utc_timestamp(within)
     # Regenerating again keeps that expiry, which is still within the limit.
     assert admin.post(path, {}).status_code == 200
+    with tenant_context(acme):  # the event of the first says what the expiry was and became
+        changes = list(
+            TokenEvent.objects.filter(token_id=token_id(forever), kind="regenerated")
+            .order_by("id")
+            .values_list("changes", flat=True)
+        )
+    assert changes == [{"expires_at": {"before": None, "after": utc_timestamp(within)}}, {}]
 
 
 # --- allowed_abilities ---------------------------------------------------------------------------
@@ -340,14 +347,32 @@ def test_cached_me_stays_one_redis_round_trip_and_no_sql_under_a_policy(
     assert len(redis_calls) == 1
 
 
-def test_the_policy_is_read_once_per_version_per_worker(admin, api, acme):
-    put_policy(admin, rotation_days=10)
-    first = api(acme, issue_token(acme, ["read"], name="First"))
-    second = api(acme, issue_token(acme, ["read"], name="Second"))
-    first.get("/api/v1/me")
+def test_the_policy_comes_in_the_token_rows_own_statement(admin, api, acme):
+    token = issue_token(acme, ["read", "write"], name="Reader")
+    put_policy(admin, rotation_days=10, allowed_abilities=["read", "admin"])
     with CaptureQueriesContext(connection) as queries:
-        assert second.get("/api/v1/me").status_code == 200
-    assert not [q for q in queries if "tokens_tokenpolicy" in q["sql"]]
+        me = api(acme, token).get("/api/v1/me")  # this worker's first read of the row
+    assert me.status_code == 200 and me.json()["data"]["abilities"] == ["read"]
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "tokens_" in q["sql"]]
+    assert len(reads) == 1 and "tokens_tokenpolicy" in reads[0]
+
+
+def test_without_redis_each_request_reads_row_and_policy_in_one_statement(
+    admin, api, acme, settings
+):
+    token = issue_token(acme, ["read", "write"], name="Outage")
+    put_policy(admin, allowed_abilities=["read", "admin"])
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    settings.WAQTI_TOKEN_CACHE = True
+    client = api(acme, token)
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            me = client.get("/api/v1/me")
+        assert me.status_code == 200 and me.json()["data"]["abilities"] == ["read"]
+        reads = [q for q in queries if q["sql"].startswith("SELECT") and "tokens_" in q["sql"]]
+        assert len(reads) == 1
 
 
 def test_rules_are_pure():
