@@ -34,7 +34,7 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench.run
-	@echo "Tenants at scale (cloning, deploys over 1,000 tenants, 43 min here under load): make bench-tenants"
+	@echo "Tenants at scale (cloning, deploys over 1,000 tenants, about 6 min here): make bench-tenants"
 
 bench-tenants: install
 	$(BIN)/python -m bench.tenants
