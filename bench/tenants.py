@@ -336,7 +336,8 @@ Provisioning copies the migrated template schema (tenancy/schema_clone.py); `man
 asks in one query which schemas lack which migrations and migrates only those, the template first,
 then the tenants in parallel (tenancy/management/commands/migrate.py). Rewritten by each
 `make bench-tenants` run (about 6 min on an otherwise idle 2-core machine), the last two runs
-kept. Before this change (issue 16): tenant_create 0.5-0.74 s (migrations replayed), a no-op `migrate` 43 s at 200 tenants (about 3.5 min at 1,000), `migrate_schemas
+kept. Before this change (issue 16): tenant_create 0.5-0.74 s (migrations replayed), a no-op
+`migrate` 43 s at 200 tenants (about 3.5 min at 1,000), `migrate_schemas
 --executor=multiprocessing` 20 s.
 """
 

@@ -14,8 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q, Subquery
-from django.db.models.functions import JSONObject
+from django.db.models import Q
 
 from tokens import allowlist
 from tokens.abilities import Ability
@@ -182,17 +181,10 @@ class TokenPolicy(models.Model):
     def rules(self) -> TokenRules:
         return self.rules_from({name: getattr(self, name) for name in self.RULE_FIELDS})
 
-    @classmethod
-    def rules_subquery(cls) -> Subquery:
-        """The policy's rule columns as one JSON object (NULL when no row exists), so that a
-        query for something else reads the policy in the same statement (``tokens.lookup``)."""
-        rules = JSONObject(**{name: name for name in cls.RULE_FIELDS})
-        return Subquery(cls.objects.filter(pk=cls.SINGLETON_ID).values(rules=rules)[:1])
-
     @staticmethod
     def rules_from(values: dict[str, Any] | None) -> TokenRules:
-        """The rules of a policy row's values (``rules_subquery``'s object); None: no row, the
-        defaults."""
+        """The rules of a policy row's rule columns by name (``tokens.lookup.read_row`` reads them
+        as one JSON object); None: no row, the defaults."""
         if values is None:
             return DEFAULT_RULES
         return TokenRules(**{**values, "allowed_abilities": tuple(values["allowed_abilities"])})
