@@ -149,6 +149,10 @@ def test_issue_token_prints_only_the_token(db, api, acme):
             ["acme-corp", "--name", "x", "--abilities", "read", "--expires-at", "tomorrow"],
             "is not ISO 8601",
         ),
+        (
+            ["acme-corp", "--name", "x", "--abilities", "read", "--allowed-ips", "10.0.0.0/33"],
+            "--allowed-ips: Enter IPv4 or IPv6 addresses or CIDRs.",
+        ),
     ],
 )
 def test_issue_token_refuses_bad_input(db, acme, args, message):
@@ -165,6 +169,23 @@ def test_issue_token_with_expiry(db, acme):
     ).split("|")[0]
     with tenant_context(acme):
         assert ApiToken.objects.get(pk=token_id).expires_at is not None
+
+
+def test_issue_token_with_an_allowlist(db, api, acme):
+    token = run(
+        "issue_token",
+        "acme-corp",
+        "--name",
+        "Office",
+        "--abilities",
+        "read",
+        "--allowed-ips",
+        "192.0.2.7, 2001:db8::/32",
+    ).strip()
+    with tenant_context(acme):
+        stored = ApiToken.objects.get(pk=token.split("|")[0]).allowed_ips
+    assert stored == ["192.0.2.7/32", "2001:db8::/32"]
+    assert api(acme, token).get("/api/v1/me").status_code == 403  # the test client: 127.0.0.1
 
 
 def test_prune_tokens_deletes_only_long_dead_tokens(db, api, acme):

@@ -1,4 +1,5 @@
-"""``manage.py issue_token SLUG --name NAME --abilities read,write [--expires-at ISO]``."""
+"""``manage.py issue_token SLUG --name NAME --abilities read,write [--expires-at ISO]
+[--allowed-ips 192.0.2.0/24,2001:db8::1]``."""
 
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ class Command(BaseCommand):
             "--abilities", required=True, help=f"comma-separated: {','.join(ALL_ABILITIES)}"
         )
         parser.add_argument("--expires-at", dest="expires_at", help="ISO 8601, in the future")
+        parser.add_argument(
+            "--allowed-ips",
+            dest="allowed_ips",
+            default="",
+            help="comma-separated IPv4/IPv6 addresses and CIDRs the token may be used from "
+            "(default: anywhere)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = tenant_by_slug(options["slug"])
@@ -49,16 +57,24 @@ class Command(BaseCommand):
                 expires_at = timezone.make_aware(expires_at, UTC)
             if expires_at <= timezone.now():
                 raise CommandError("--expires-at must be in the future")
+        allowed_ips = [
+            entry.strip() for entry in options["allowed_ips"].split(",") if entry.strip()
+        ]
         with tenant_context(tenant):
             try:
                 issued = token_create(
                     name=name,
                     abilities=abilities,
                     expires_at=expires_at,
+                    allowed_ips=allowed_ips,
                     actor=Actor(label="cli:issue_token"),
                 )
-            except InvalidInput as refused:  # the tenant's token policy
+            except InvalidInput as refused:  # the tenant's token policy, or a bad allowlist
                 raise CommandError(
-                    "; ".join(m for messages in refused.errors.values() for m in messages)
+                    "; ".join(
+                        f"--{field.replace('_', '-')}: {message}"
+                        for field, messages in refused.errors.items()
+                        for message in messages
+                    )
                 ) from None
         self.stdout.write(issued.plaintext)
