@@ -43,6 +43,12 @@ class Counters:
         redis.connection.AbstractConnection.send_packed_command = send_packed_command  # type: ignore[method-assign]
 
     def measure(self, call: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
+        """``call`` made twice in a row, the one with fewer statements reported: a token's
+        ``last_used_at`` is written at most once a minute (``tokens.services.token_touch``),
+        and whichever request that write falls on is not the steady state."""
+        return min((self._once(call), self._once(call)), key=lambda made: made[1]["sql"])
+
+    def _once(self, call: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
         from django.db import close_old_connections
 
         # What a server does on request_started (the test client skips it): a kept connection
