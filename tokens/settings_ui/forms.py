@@ -87,7 +87,35 @@ class AllowedIpsField(forms.CharField):
         return allowlist.normalize_allowlist(entries)
 
 
-class TokenCreateForm(forms.Form):
+class ExpiryField(forms.DateTimeField):
+    """An optional expiry from the browser's date-time picker (read in the user's time zone);
+    it must lie in the future."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("input_formats", [DATETIME_LOCAL_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d"])
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> datetime | None:
+        expires_at = super().clean(value)
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError(_("The expiry must be in the future."))
+        return expires_at
+
+
+class NamedTokenForm(forms.Form):
+    """A form with the token's ``name``, cleaned alike wherever it is typed."""
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError(_("Enter a name."))
+        return name
+
+
+class TokenCreateForm(NamedTokenForm):
     """Name, abilities (checkboxes with the seed's descriptions) and an optional expiry."""
 
     name = forms.CharField(
@@ -103,26 +131,11 @@ class TokenCreateForm(forms.Form):
         help_text=_("Grant only the abilities the integration needs."),
         error_messages={"required": _("Choose at least one ability.")},
     )
-    expires_at = forms.DateTimeField(
+    expires_at = ExpiryField(
         label=_("Expires at (optional)"),
-        required=False,
-        input_formats=[DATETIME_LOCAL_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
         help_text=_("Leave empty for a token that does not expire."),
     )
     allowed_ips = AllowedIpsField()
-
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError(_("Enter a name."))
-        return name
-
-    def clean_expires_at(self) -> datetime | None:
-        expires_at = self.cleaned_data.get("expires_at")
-        if expires_at is not None and expires_at <= timezone.now():
-            raise forms.ValidationError(_("The expiry must be in the future."))
-        return expires_at
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -146,19 +159,10 @@ class TokenRegenerateForm(forms.Form):
             "0 stops the old token at once; up to 1440 (24 hours) lets integrations switch over."
         ),
     )
-    expires_at = forms.DateTimeField(
+    expires_at = ExpiryField(
         label=_("New expiry (optional)"),
-        required=False,
-        input_formats=[DATETIME_LOCAL_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
         help_text=_("Leave empty to keep the token's expiry."),
     )
-
-    def clean_expires_at(self) -> datetime | None:
-        expires_at = self.cleaned_data.get("expires_at")
-        if expires_at is not None and expires_at <= timezone.now():
-            raise forms.ValidationError(_("The expiry must be in the future."))
-        return expires_at
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -168,7 +172,7 @@ class TokenRegenerateForm(forms.Form):
         return arguments
 
 
-class TokenEditForm(forms.Form):
+class TokenEditForm(NamedTokenForm):
     """What can change on a live token: its name and its IP allowlist."""
 
     name = forms.CharField(
@@ -177,12 +181,6 @@ class TokenEditForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     allowed_ips = AllowedIpsField()
-
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError(_("Enter a name."))
-        return name
 
 
 class TokenPolicyForm(forms.Form):
