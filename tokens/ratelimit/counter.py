@@ -41,9 +41,9 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from django.conf import settings
@@ -300,18 +300,44 @@ def count(windows: Sequence[Window], key: str) -> list[WindowUsage] | None:
 
     None when the cache is unreachable: callers then let the request through.
     """
-    try:
+
+    def counted() -> list[WindowUsage]:
         script = script_holder.get()
         if script is None:
-            usages = _count_in_cache(windows, key)
-        else:
-            usages = _count_in_redis(script, windows, key, version_key="", version=b"")
-    except Exception as exc:  # redis errors, socket errors: fail open, loudly (once)
+            return _count_in_cache(windows, key)
+        return _count_in_redis(script, windows, key, version_key="", version=b"")
+
+    return _fail_open(counted)
+
+
+Result = TypeVar("Result")
+
+
+def _fail_open(call: Callable[[], Result]) -> Result | None:
+    """``call()``, or None when the cache fails (redis errors, socket errors): the callers then
+    let the request through. The failure is reported once per outage (``outage``), unless Redis
+    was unreachable or skipped: the circuit breaker logs those itself."""
+    try:
+        result = call()
+    except Exception as exc:
         if not redis_cache.unreachable(exc):
             outage.failed(exc)
         return None
     outage.recovered()
-    return usages
+    return result
+
+
+def _if_version_holds(
+    script_of: Callable[[], Script | None], call: Callable[[Script], Result]
+) -> Result | None:
+    """``call(script)`` (a script that checks a token version), or None when the cache is not
+    Redis or fails: the caller then takes its slow path, which meets the same error and reports
+    it."""
+    try:
+        script = script_of()
+        return None if script is None else call(script)
+    except Exception:
+        return None
 
 
 def read_raw(key: str) -> bytes | None:
@@ -339,13 +365,12 @@ def count_at(
     atomic check is possible there) or when Redis fails: the caller then takes its slow path,
     which counts with ``count`` (and so reports an outage).
     """
-    try:
-        script = script_holder.get()
-        if script is None:
-            return None
-        return _count_in_redis(script, windows, key, version_key=version_key, version=version)
-    except Exception:  # the slow path meets the same error and reports it
-        return None
+    return _if_version_holds(
+        script_holder.get,
+        lambda script: _count_in_redis(
+            script, windows, key, version_key=version_key, version=version
+        ),
+    )
 
 
 def _peek_in_redis(
@@ -403,18 +428,14 @@ def _peek_in_cache(windows: Sequence[Window], key: str, own: Window, own_key: st
 def peek(windows: Sequence[Window], key: str, own: Window, own_key: str) -> Peek | None:
     """Count one request for ``own_key`` in ``own`` and read (without counting) ``windows``
     for ``key``, in one Redis call. None when the cache is unreachable (as ``count``)."""
-    try:
+
+    def peeked() -> Peek:
         script = script_holder.get_peek()
         if script is None:
-            result = _peek_in_cache(windows, key, own, own_key)
-        else:
-            result = _peek_in_redis(script, windows, key, own, own_key, "", b"")
-    except Exception as exc:  # as count: fail open, loudly (once)
-        if not redis_cache.unreachable(exc):
-            outage.failed(exc)
-        return None
-    outage.recovered()
-    return result
+            return _peek_in_cache(windows, key, own, own_key)
+        return _peek_in_redis(script, windows, key, own, own_key, "", b"")
+
+    return _fail_open(peeked)
 
 
 def peek_at(
@@ -428,10 +449,7 @@ def peek_at(
 ) -> Peek | None:
     """``peek`` in the same Redis round trip as the version check of ``count_at`` (None, with
     nothing counted, as there)."""
-    try:
-        script = script_holder.get_peek()
-        if script is None:
-            return None
-        return _peek_in_redis(script, windows, key, own, own_key, version_key, version)
-    except Exception:  # the slow path meets the same error and reports it
-        return None
+    return _if_version_holds(
+        script_holder.get_peek,
+        lambda script: _peek_in_redis(script, windows, key, own, own_key, version_key, version),
+    )
