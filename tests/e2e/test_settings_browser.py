@@ -212,6 +212,14 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def log_in_as_admin(page: Page) -> None:
+    """Fill in the Settings login form (the page already open) as the tenant admin."""
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/settings/api/$"))
+
+
 def test_admin_generates_uses_audits_and_revokes_a_token(
     server: Server, page: Page, console: list[str]
 ):
@@ -220,10 +228,7 @@ def test_admin_generates_uses_audits_and_revokes_a_token(
     expect(page).to_have_url(re.compile(r"/settings/login/\?next=/settings/api/$"))
     expect(page.locator("html")).to_have_attribute("dir", "ltr")
     shot(page, "01-login-en")
-    page.get_by_label("Email").fill(ADMIN_EMAIL)
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/settings/api/$"))
+    log_in_as_admin(page)
     expect(page.get_by_role("heading", name="API Settings")).to_be_visible()
     shot(page, "02-token-list-empty-en")
 
@@ -355,10 +360,7 @@ def test_admin_limits_a_token_to_addresses_and_edits_the_list(
     server: Server, page: Page, console: list[str]
 ):
     page.goto("/settings/login/")
-    page.get_by_label("Email").fill(ADMIN_EMAIL)
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/settings/api/$"))
+    log_in_as_admin(page)
 
     # Generate a token usable only from a documentation range; a typo is explained first.
     page.get_by_role("link", name="Generate New Token").click()
@@ -414,10 +416,7 @@ def test_admin_sets_the_token_policy_and_tokens_follow_it(
     server: Server, page: Page, console: list[str]
 ):
     page.goto("/settings/login/")
-    page.get_by_label("Email").fill(ADMIN_EMAIL)
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/settings/api/$"))
+    log_in_as_admin(page)
 
     # A token holding "delete", made before the policy, works with it.
     page.get_by_role("link", name="Generate New Token").click()
