@@ -45,17 +45,20 @@ class AllowedIpEntryField(serializers.CharField):
         try:
             return allowlist.normalize_entry(text)
         except allowlist.InvalidEntry:
-            suggested = allowlist.suggestions(text)
-            if suggested is not None:
-                message = _(
-                    "%(entry)s has host bits set: write %(network)s for the network or "
-                    "%(address)s for the one address."
-                ) % {"entry": text.strip(), "network": suggested[0], "address": suggested[1]}
-            else:
-                message = _(
-                    "Enter an IPv4 or IPv6 address or CIDR, e.g. 203.0.113.9 or 203.0.113.0/24."
-                )
-            raise serializers.ValidationError(message) from None
+            raise serializers.ValidationError(entry_refusal(text)) from None
+
+
+def entry_refusal(text: str) -> str:
+    """Why ``text`` is not an allowlist entry (the API's and the Settings form's message): the
+    network or the address it probably means when it has host bits set, else what an entry
+    looks like."""
+    suggested = allowlist.suggestions(text)
+    if suggested is None:
+        return str(_("Enter an IPv4 or IPv6 address or CIDR, e.g. 203.0.113.9 or 203.0.113.0/24."))
+    return _(
+        "%(entry)s has host bits set: write %(network)s for the network or "
+        "%(address)s for the one address."
+    ) % {"entry": text.strip(), "network": suggested[0], "address": suggested[1]}
 
 
 def allowed_ips_field(**kwargs: Any) -> serializers.ListField:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from tokens import allowlist
 from tokens.abilities import Ability, normalize_abilities
 from tokens.policy import MAX_DAYS, TokenRules
+from tokens.serializers import entry_refusal
 from tokens.services import MAX_GRACE_MINUTES
 from waqti.password_attempts import AttemptLimitedLoginMixin
 
@@ -67,16 +68,7 @@ class AllowedIpsField(forms.CharField):
             try:
                 allowlist.normalize_entry(entry)
             except allowlist.InvalidEntry:
-                suggested = allowlist.suggestions(entry)
-                if suggested is not None:
-                    reason = _(
-                        "%(entry)s has host bits set: write %(network)s for the network or "
-                        "%(address)s for the one address."
-                    ) % {"entry": entry, "network": suggested[0], "address": suggested[1]}
-                else:
-                    reason = _(
-                        "Enter an IPv4 or IPv6 address or CIDR, e.g. 203.0.113.9 or 203.0.113.0/24."
-                    )
+                reason = entry_refusal(entry)
                 errors.append(
                     forms.ValidationError(
                         _("Entry %(number)s: %(reason)s") % {"number": number, "reason": reason}
