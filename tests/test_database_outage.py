@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -25,12 +24,12 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from faults.servers import free_port
 from procurement.models import PurchaseOrder, PurchaseOrderCounter, PurchaseOrderItem
 from procurement.services import department_create, vendor_create
 from tenancy.models import Tenant
 from tenancy.services import tenant_create
 from tests.conftest import ApiClient, issue_token
+from tests.own_connection import on_own_connection
 from tests.tokens.settings_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, log_in, make_user
 from tokens.activity.buffer import buffer as activity_buffer
 from tokens.lookup import token_cache
@@ -40,36 +39,6 @@ from waqti.api.serializers import utc_timestamp
 from waqti.database_outage import RETRY_AFTER_SECONDS, outage
 
 UNAVAILABLE = {"message": "Service temporarily unavailable.", "errors": {}}
-
-
-def on_own_connection(fn: Callable[[], Any], *, refused: bool = False) -> Any:
-    """Run ``fn`` in a new thread, on a connection of its own (committing), closed afterwards.
-
-    ``refused``: that connection points at a loopback port nobody listens on, so every attempt
-    to reach PostgreSQL fails as it does when the server is stopped (connection refused).
-    """
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            if refused:
-                connection.settings_dict = {
-                    **connection.settings_dict,
-                    "HOST": "127.0.0.1",
-                    "PORT": str(free_port()),
-                }
-            outcome["value"] = fn()
-        except BaseException as exc:
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(timeout=60)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 
 def assert_unavailable(response: Any) -> None:

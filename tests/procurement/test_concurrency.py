@@ -19,31 +19,12 @@ from procurement.models import PurchaseOrder, PurchaseOrderCounter, Vendor
 from tenancy.models import Tenant
 from tenancy.services import tenant_create
 from tests.conftest import ApiClient, issue_token
+from tests.own_connection import on_own_connection
 from tests.procurement.conftest import line
 from waqti.api.models import IdempotencyKey
 
 RACE_SLUG = "procurement-race"
 RACE_HOST = "procurement-race.localhost"
-
-
-def _on_own_connection(fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` in a new thread, so on a new connection that commits, and return its result."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(timeout=120)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +41,11 @@ def race_tenant(django_db_setup: None, django_db_blocker: Any) -> Iterator[Tenan
         return tenant_create(slug=RACE_SLUG, name="Race Co", domains=[RACE_HOST], plan="ultimate")
 
     with django_db_blocker.unblock():
-        tenant = _on_own_connection(create)
+        tenant = on_own_connection(create)
         try:
             yield tenant
         finally:
-            _on_own_connection(drop_leftover)
+            on_own_connection(drop_leftover)
 
 
 @pytest.fixture
@@ -76,7 +57,7 @@ def committed(race_tenant: Tenant) -> Callable[..., Any]:
             with tenant_context(race_tenant):
                 return fn()
 
-        return _on_own_connection(in_tenant)
+        return on_own_connection(in_tenant)
 
     return run
 
@@ -146,7 +127,7 @@ def test_concurrency_po_numbers_never_collide_or_skip(race_tenant, committed):
 
 
 def test_concurrency_duplicate_idempotent_posts_create_once(race_tenant, committed):
-    token = _on_own_connection(lambda: issue_token(race_tenant, ["write"]))
+    token = on_own_connection(lambda: issue_token(race_tenant, ["write"]))
     body = {"name": "Once Only Trading", "vat_number": "300011112222333"}
 
     def post(index: int) -> tuple[int, bytes]:
