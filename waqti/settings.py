@@ -104,12 +104,13 @@ MIDDLEWARE = [
     "tokens.activity.middleware.ApiActivityLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "waqti.content_security_policy.ContentSecurityPolicyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, auth and messages middleware, skipped under /api/ (browser-only).
+    "waqti.browser_middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "waqti.browser_middleware.AuthenticationMiddleware",
+    "waqti.browser_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: early 429s for windows this worker knows are spent (no Redis, no SQL), answered in
     # process_view, so every middleware above applies to them as to any answer.
