@@ -17,9 +17,9 @@ an ``Accept`` or ``?format=`` that DRF's content negotiation might refuse) takes
 It is the LAST middleware and refuses in ``process_view``: Django has resolved the view (only
 views that authenticate with ``BearerTokenAuthentication`` and count ``PlanRateThrottle`` are
 refused) and run every other middleware's request phase (the request's language is active),
-and runs their response phase on the refusal as on any answer. The answer
-(``too_many_requests_response``) is made with the text, body and headers functions the DRF path
-uses (``tokens.ratelimit.refusal``): the same status, body and headers
+and runs their response phase on the refusal as on any answer. The answer (``_rendered``, once
+per distinct answer: second, language, plan limits) is made with the text, body and headers
+functions the DRF path uses (``tokens.ratelimit.refusal``): the same status, body and headers
 (``tests/tokens/test_exhausted_windows.py`` compares them byte for byte).
 """
 
@@ -31,14 +31,14 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.utils import get_public_schema_name
 from rest_framework.renderers import JSONRenderer
 
 from tokens import lookup, services
 from tokens.authentication import BearerTokenAuthentication, first_checksummed_token_id
 from tokens.ratelimit import guard, plans
-from tokens.ratelimit.counter import WindowUsage
+from tokens.ratelimit.counter import Window, WindowUsage
 from tokens.ratelimit.memo import exhausted
 from tokens.ratelimit.refusal import refusal_headers
 from tokens.ratelimit.throttle import PlanRateThrottle
@@ -50,6 +50,7 @@ from waqti.api.views import ApiViewMixin
 # Accept headers for which DRF's negotiation picks the JSON renderer as "application/json".
 JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
 JSON = JSONRenderer()
+Answer = tuple[bytes, tuple[tuple[str, str], ...]]  # a 429's body and headers
 
 
 @functools.lru_cache(maxsize=256)
@@ -130,8 +131,7 @@ def _guard_refusal(
         return None
     if token_id is not None and not lookup.known_invalid(token_id, secret, now, refused_by):
         return None
-    usage = window.usage()
-    return too_many_requests_response(usage, guard.refusal_text(usage))
+    return _response(*_guard_answer(window.usage(), translation.get_language()))
 
 
 def _plan_refusal(
@@ -144,21 +144,39 @@ def _plan_refusal(
     token = snapshot.as_token()
     services.token_touch(token, now)  # as the DRF path: at most one UPDATE a minute
     request.user = token  # type: ignore[assignment]  # as DRF's authentication sets it
-    usage = window.usage()
-    structured = plans.refusal_structured_headers(plans.plan_windows(plan), window.label, usage)
-    return too_many_requests_response(
-        usage, plans.refusal_text(window.label, usage, plan), structured
+    answer = _plan_answer(
+        plans.plan_windows(plan), plan, window.label, window.usage(), translation.get_language()
     )
+    return _response(*answer)
 
 
-def too_many_requests_response(
-    usage: WindowUsage, explanation: str, structured: dict[str, str] | None = None
-) -> HttpResponse:
+# What a refusal says changes once a second at most (``Retry-After``; the usage is read at whole
+# seconds) and with the language: each distinct answer is rendered once. Every argument the
+# answer depends on is part of the key, the active language included, as the texts are
+# translated when rendered.
+@functools.lru_cache(maxsize=64)
+def _guard_answer(usage: WindowUsage, language: str | None) -> Answer:
+    return _rendered(usage, guard.refusal_text(usage), {})
+
+
+@functools.lru_cache(maxsize=64)
+def _plan_answer(
+    windows: tuple[Window, ...], plan: str, label: str, usage: WindowUsage, language: str | None
+) -> Answer:
+    structured = plans.refusal_structured_headers(windows, label, usage)
+    return _rendered(usage, plans.refusal_text(label, usage, plan), structured)
+
+
+def _rendered(usage: WindowUsage, explanation: str, structured: dict[str, str]) -> Answer:
     """The answer the DRF path gives a request refused by ``usage``'s window: the API's 429 body
     and ``refusal_headers`` (and, for the plan, its ``RateLimit-Policy`` and ``RateLimit``),
     rendered as DRF renders JSON (the only type answered early)."""
     body = JSON.render(too_many_requests_body(explanation))
+    return body, tuple({**refusal_headers(usage), **structured}.items())
+
+
+def _response(body: bytes, headers: tuple[tuple[str, str], ...]) -> HttpResponse:
     response = HttpResponse(body, status=429, content_type="application/json")
-    for name, value in {**refusal_headers(usage), **(structured or {})}.items():
+    for name, value in headers:
         response[name] = value
     return response

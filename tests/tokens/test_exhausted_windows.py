@@ -85,6 +85,31 @@ def test_plan_refusal_from_memo_is_identical_and_free(
     assert logged(acme)[-2:] == [(token_id, "Memo", 429, REQUEST_ID, "/api/v1/me")] * 2
 
 
+def test_memoized_refusals_follow_the_clock_the_language_and_the_plan_limits(
+    db, api, acme, clock, settings
+):
+    """Early refusals are rendered once per distinct answer (``tokens.early_refusal``): a
+    rendered one is never served for another second, language or set of plan limits."""
+    settings.WAQTI_RATE_LIMITS = {**settings.WAQTI_RATE_LIMITS, "professional": (2, 100)}
+    client = api(acme, issue_token(acme, ["read"]))
+    assert [client.get("/api/v1/me").status_code for _ in range(2)] == [200, 200]
+    first = client.get("/api/v1/me")
+    again = client.get("/api/v1/me")
+    assert everything(first)[:2] == everything(again)[:2]
+    clock.advance(1)
+    later = client.get("/api/v1/me")
+    assert int(later["Retry-After"]) == int(first["Retry-After"]) - 1
+    assert later.json() != first.json()  # "Retry in N seconds" moved with it
+    arabic = client.get("/api/v1/me", headers={"Accept-Language": "ar"})
+    assert arabic["Content-Language"] == "ar" and arabic.json()["message"] != "Too Many Requests."
+    assert client.get("/api/v1/me").json() == later.json()
+    settings.WAQTI_RATE_LIMITS = {**settings.WAQTI_RATE_LIMITS, "professional": (2, 500)}
+    raised = client.get("/api/v1/me")
+    assert raised.status_code == 429
+    assert '"day";q=500' in raised["RateLimit-Policy"]
+    assert '"day";q=100' in later["RateLimit-Policy"]
+
+
 def test_plan_memo_covers_viewsets_and_daily_quota(db, api, acme, clock, settings, redis_calls):
     settings.WAQTI_RATE_LIMITS = {**settings.WAQTI_RATE_LIMITS, "professional": (50, 3)}
     client = api(acme, issue_token(acme, ["read"]))
