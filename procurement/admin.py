@@ -49,7 +49,15 @@ class PurchaseOrderEventInline(admin.TabularInline):
     model = PurchaseOrderEvent
     extra = 0
     can_delete = False
-    readonly_fields = ["kind", "from_status", "to_status", "token_id", "note", "occurred_at"]
+    readonly_fields = [
+        "kind",
+        "from_status",
+        "to_status",
+        "token_id",
+        "note",
+        "separation_waived",
+        "occurred_at",
+    ]
 
     def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False

@@ -160,7 +160,11 @@ class DemoSummary:
 
 
 def _walk(order: PurchaseOrder, target: str, index: int, token_id: int | None) -> None:
-    """Take a fresh draft to ``target`` through the lifecycle services."""
+    """Take a fresh draft to ``target`` through the lifecycle services.
+
+    ``token_id`` makes and submits the orders; approvals and rejections are recorded without a
+    token, as the operator's: separation of duties (``procurement.separation``) refuses them to
+    the token that made the order."""
     if target == "draft":
         return
     if target == "cancelled" and index % 2 == 0:
@@ -175,11 +179,11 @@ def _walk(order: PurchaseOrder, target: str, index: int, token_id: int | None) -
         lifecycle.purchase_order_reject(
             purchase_order=order,
             reason="Budget exceeded for this quarter; re-quote.",
-            token_id=token_id,
+            token_id=None,
         )
     else:
         lifecycle.purchase_order_approve(
-            purchase_order=order, comments="Within budget.", token_id=token_id
+            purchase_order=order, comments="Within budget.", token_id=None
         )
         if target == "completed":
             lifecycle.purchase_order_complete(purchase_order=order, token_id=token_id)

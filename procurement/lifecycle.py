@@ -1,5 +1,6 @@
 """The purchase-order status machine: which action is allowed from which status, and where it
-leads, as a table; each action locks the order's row and writes its audit event in the same
+leads, as a table; each action locks the order's row, checks separation of duties
+(``procurement.separation``: approve and reject) and writes its audit event in the same
 transaction."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from procurement import separation
 from procurement.models import PurchaseOrder, PurchaseOrderEvent
 from waqti.errors import StateConflict
 
@@ -62,7 +64,13 @@ def locked_for(order: PurchaseOrder, action: str) -> PurchaseOrder:
 
 
 def record_event(
-    order: PurchaseOrder, kind: str, from_status: str, token_id: int | None, note: str = ""
+    order: PurchaseOrder,
+    kind: str,
+    from_status: str,
+    token_id: int | None,
+    note: str = "",
+    *,
+    separation_waived: bool = False,
 ) -> None:
     """Append the audit event of an action on ``order`` (already in its new status)."""
     PurchaseOrderEvent.objects.create(
@@ -72,6 +80,7 @@ def record_event(
         to_status=order.status,
         token_id=token_id,
         note=note,
+        separation_waived=separation_waived,
     )
 
 
@@ -85,12 +94,13 @@ def _transition(
 ) -> PurchaseOrder:
     with transaction.atomic():
         locked = locked_for(order, action)
+        waived = separation.checked(locked, action, token_id)  # maker-checker (403)
         from_status = locked.status
         locked.status = TRANSITIONS[action][1]
         for field, value in stamps.items():
             setattr(locked, field, value)
         locked.save()
-        record_event(locked, kind, from_status, token_id, note)
+        record_event(locked, kind, from_status, token_id, note, separation_waived=waived)
     return locked
 
 

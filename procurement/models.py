@@ -171,6 +171,9 @@ class PurchaseOrderEvent(models.Model):
     to_status = models.CharField(max_length=20)
     token_id = models.BigIntegerField(null=True, blank=True)
     note = models.TextField(blank=True, default="")
+    # An approval or rejection by the token that created or submitted the order, which only the
+    # tenant's approval policy can allow (``procurement.separation``).
+    separation_waived = models.BooleanField(default=False)
     occurred_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -178,6 +181,43 @@ class PurchaseOrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purchase_order_id} {self.kind}"
+
+
+class ApprovalPolicy(models.Model):
+    """The tenant's approval policy (``procurement.separation``): at most one row, id 1,
+    created by the first change; without it the defaults apply."""
+
+    SINGLETON_ID = 1
+
+    # Maker-checker: the token that created or submitted an order may not approve or reject it.
+    separation_of_duties = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "approval policy"
+        verbose_name_plural = "approval policy"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(id=1), name="procurement_approval_policy_single_row"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return "Approval policy"
+
+
+class ApprovalPolicyEvent(models.Model):
+    """Audit trail of the approval policy: which token changed it, when, and to what."""
+
+    token_id = models.BigIntegerField(null=True, blank=True)
+    separation_of_duties = models.BooleanField()  # the value it was set to
+    occurred_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"separation_of_duties={self.separation_of_duties} at {self.occurred_at}"
 
 
 class PurchaseOrderCounter(models.Model):

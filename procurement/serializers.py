@@ -12,7 +12,7 @@ from rest_framework.settings import api_settings
 from procurement.models import ITEM_FIELDS, Department, PurchaseOrder, PurchaseOrderItem, Vendor
 from procurement.money import line_amounts
 from procurement.services import VENDOR_FIELDS, LineInput
-from waqti.api.serializers import ApiModelSerializer
+from waqti.api.serializers import ApiModelSerializer, UtcDateTimeField
 
 # A single line may not exceed this total, so that up to MAX_ITEMS lines always fit the columns.
 MAX_LINE_TOTAL = Decimal("1e15")
@@ -322,3 +322,28 @@ class PurchaseOrderSerializer(_BlankAsNullOutput, ApiModelSerializer):
             "rejected_at",
             "rejection_reason",
         ]
+
+
+class ApprovalPolicySerializer(serializers.Serializer):
+    """``PUT /api/v1/approval-policy``."""
+
+    separation_of_duties = serializers.BooleanField(
+        help_text="Maker-checker: the token that created or submitted a purchase order cannot "
+        "approve or reject it (403). False lets it; such actions are recorded as waived."
+    )
+
+
+class ApprovalPolicyChangeSerializer(serializers.Serializer):
+    """One recorded change of the approval policy."""
+
+    occurred_at = UtcDateTimeField()
+    token_id = serializers.IntegerField(allow_null=True)
+    separation_of_duties = serializers.BooleanField()
+
+
+class ApprovalPolicyOutputSerializer(serializers.Serializer):
+    """The tenant's approval policy with its recent changes (newest first)."""
+
+    separation_of_duties = serializers.BooleanField()
+    updated_at = UtcDateTimeField(allow_null=True)
+    changes = ApprovalPolicyChangeSerializer(many=True)

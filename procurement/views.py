@@ -13,11 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
-from procurement import lifecycle, services
+from procurement import lifecycle, separation, services
 from procurement.filters import FilterBackend, PurchaseOrderFilter, VendorFilter
 from procurement.list_rows import ListedOrders
-from procurement.models import Department, PurchaseOrder, Vendor
+from procurement.models import ApprovalPolicyEvent, Department, PurchaseOrder, Vendor
 from procurement.serializers import (
+    ApprovalPolicyOutputSerializer,
+    ApprovalPolicySerializer,
     ApproveInputSerializer,
     DepartmentInputSerializer,
     DepartmentSerializer,
@@ -30,7 +32,7 @@ from procurement.serializers import (
 from tokens.abilities import Ability
 from waqti.api.idempotency import idempotent
 from waqti.api.sorting import SortingFilter
-from waqti.api.views import ApiViewSet
+from waqti.api.views import ApiView, ApiViewSet
 
 ID_PATTERN = "[0-9]{1,18}"
 
@@ -235,3 +237,45 @@ class PurchaseOrderViewSet(CrudViewSet):
             purchase_order=self.get_object(), token_id=_token_id(request)
         )
         return self._fresh(order)
+
+
+POLICY_CHANGES_SHOWN = 20
+
+
+def _approval_policy_data() -> dict[str, Any]:
+    policy = separation.approval_policy()
+    changes = ApprovalPolicyEvent.objects.all()[:POLICY_CHANGES_SHOWN]
+    return ApprovalPolicyOutputSerializer(
+        {
+            "separation_of_duties": policy.separation_of_duties,
+            "updated_at": policy.updated_at,
+            "changes": changes,
+        }
+    ).data
+
+
+class ApprovalPolicyView(ApiView):
+    """``/api/v1/approval-policy``: separation of duties on approvals (``admin`` ability)."""
+
+    required_ability = Ability.ADMIN
+
+    @extend_schema(
+        responses={200: ApprovalPolicyOutputSerializer},
+        summary="Show the tenant's approval policy",
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"data": _approval_policy_data()})
+
+    @extend_schema(
+        request=ApprovalPolicySerializer,
+        responses={200: ApprovalPolicyOutputSerializer},
+        summary="Replace the tenant's approval policy",
+    )
+    def put(self, request: Request) -> Response:
+        form = ApprovalPolicySerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        separation.approval_policy_update(
+            separation_of_duties=form.validated_data["separation_of_duties"],
+            token_id=_token_id(request),
+        )
+        return Response({"data": _approval_policy_data()})
