@@ -18,8 +18,10 @@ $(BIN)/.installed: pyproject.toml requirements/constraints.txt
 run: install
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py seed_demo --port $(PORT)
-	@echo "Serving on http://acme.localhost:$(PORT)/ (Ctrl-C to stop)"
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	@echo "Serving on http://acme.localhost:$(PORT)/ with the job queue's worker beside it (Ctrl-C stops both)"
+	@$(BIN)/python manage.py procrastinate worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	  $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	$(BIN)/python -m pytest

@@ -1,11 +1,13 @@
-"""Business writes for tenants: creation (all or nothing), plan changes."""
+"""Business writes for tenants: creation (all or nothing), plan changes; work in every tenant."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django_tenants.utils import get_public_schema_name, tenant_context
 
 from tenancy.models import SLUG_PATTERN, Domain, Tenant, schema_name_for_slug
 from tenancy.plans import Plan
@@ -68,3 +70,13 @@ def tenant_change_plan(*, tenant: Tenant, plan: str) -> Tenant:
     tenant.plan = plan
     tenant.save(update_fields=["plan"])
     return tenant
+
+
+def in_each_tenant() -> Iterator[tuple[int, int, Tenant]]:
+    """Yield ``(number, count, tenant)`` for every tenant (by slug, numbered from 1 of
+    ``count``) with the connection in its schema while the caller works on it; back on the
+    public schema afterwards. For commands and jobs that serve every tenant."""
+    tenants = list(Tenant.objects.exclude(schema_name=get_public_schema_name()).order_by("slug"))
+    for number, tenant in enumerate(tenants, start=1):
+        with tenant_context(tenant):
+            yield number, len(tenants), tenant

@@ -14,6 +14,7 @@ from django_tenants.utils import tenant_context
 
 from tests.helpers import issue_token
 from tokens.settings_ui.accounts import tenant_admin_create
+from tokens.tasks import prune_tokens
 
 PASSWORD = "correct-horse-battery"
 DIRECTIVES = [
@@ -156,7 +157,14 @@ def test_operators_admin_pages_work_under_the_policy(acme):
     get_user_model().objects.create_superuser("operator", "ops@waqti.example", PASSWORD)
     client = Client(HTTP_HOST="localhost")
     assert post(client, "/admin/login/", {"username": "operator", "password": PASSWORD}).status_code
-    for path in ("/admin/", "/admin/tenancy/tenant/", f"/admin/tenancy/tenant/{acme.pk}/change/"):
+    job = prune_tokens.defer(timestamp=0)  # the job queue's pages too
+    for path in (
+        "/admin/",
+        "/admin/tenancy/tenant/",
+        f"/admin/tenancy/tenant/{acme.pk}/change/",
+        "/admin/procrastinate/procrastinatejob/",
+        f"/admin/procrastinate/procrastinatejob/{job}/change/",
+    ):
         response = get(client, path)
         assert response.status_code == 200, path
         assert_strict_policy(response)

@@ -120,11 +120,21 @@ def test_compose_publishes_only_the_tls_proxy():
         "redis": None,
         "migrate": None,
         "web": None,
+        "worker": None,
         "proxy": ["80:80", "443:443"],
     }
     assert services["proxy"]["image"].startswith("nginx:")
     assert services["proxy"]["networks"] == ["edge"]
     assert set(services["web"]["networks"]) == {"default", "edge"}
+
+
+def test_compose_runs_the_job_queues_worker_on_the_apis_settings():
+    services = compose_services()["services"]
+    worker = services["worker"]
+    assert worker["command"][:4] == ["python", "manage.py", "procrastinate", "worker"]
+    assert worker["environment"] == services["migrate"]["environment"]  # the same database
+    assert worker["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert worker["healthcheck"]["test"][-2:] == ["procrastinate", "healthchecks"]
 
 
 def test_compose_trusts_exactly_the_proxys_network():

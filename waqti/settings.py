@@ -59,6 +59,9 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    # The job queue's tables live in the public schema, one queue for every tenant; a job names
+    # the tenant it works for (tokens/tasks.py).
+    "procrastinate.contrib.django",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
@@ -415,6 +418,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "waqti": {"level": "INFO"},
+        # The job queue's worker: each job's start and end, and what the maintenance jobs did.
+        "procrastinate.worker": {"level": "INFO"},
+        "tokens.tasks": {"level": "INFO"},
         "django.request": {"level": "ERROR", "filters": ["database_outage"]},
         "django.security.SessionInterrupted": {"filters": ["database_outage"]},
     },

@@ -7,9 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
-from tenancy.models import Tenant
+from tenancy.services import in_each_tenant
 from tokens.activity.log import api_logs_prune
 
 
@@ -32,14 +31,12 @@ class Command(BaseCommand):
         if days < 1:
             raise CommandError("--older-than-days must be a positive number of days.")
         now = timezone.now()
-        tenants = list(Tenant.objects.exclude(schema_name="public").order_by("slug"))
-        total = 0
-        for index, tenant in enumerate(tenants, start=1):
-            with tenant_context(tenant):
-                count = api_logs_prune(older_than_days=days, now=now)
+        total = tenants = 0
+        for number, tenants, tenant in in_each_tenant():
+            count = api_logs_prune(older_than_days=days, now=now)
             total += count
             if options["verbosity"] >= 1:
-                self.stdout.write(f"[{index}/{len(tenants)}] {tenant.slug}: pruned {count} entries")
+                self.stdout.write(f"[{number}/{tenants}] {tenant.slug}: pruned {count} entries")
         self.stdout.write(
-            f"Pruned {total} API log entries older than {days} days across {len(tenants)} tenants."
+            f"Pruned {total} API log entries older than {days} days across {tenants} tenants."
         )

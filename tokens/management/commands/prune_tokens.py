@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django_tenants.utils import tenant_context
 
-from tenancy.models import Tenant
+from tenancy.services import in_each_tenant
 from tokens.services import tokens_prune
 
 
@@ -19,9 +18,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         total = 0
-        for tenant in Tenant.objects.exclude(schema_name="public"):
-            with tenant_context(tenant):
-                count = tokens_prune(older_than_days=options["days"])
+        for _number, _tenants, tenant in in_each_tenant():
+            count = tokens_prune(older_than_days=options["days"])
             total += count
             if count:
                 self.stdout.write(f"{tenant.slug}: pruned {count} token(s)")
