@@ -51,6 +51,7 @@ def test_maintenance_is_scheduled_daily_on_its_own_queue():
     }
     assert ("tokens.prune_api_logs", "17 3 * * *", "maintenance") in scheduled
     assert ("tokens.prune_tokens", "47 3 * * *", "maintenance") in scheduled
+    assert ("tokens.token_reminders", "0 6 * * *", "maintenance") in scheduled
     assert tasks.prune_api_logs.retry_strategy.max_attempts == 5
 
 

@@ -121,6 +121,10 @@ class TokenEvent(models.Model):
         REGENERATED = "regenerated", "Regenerated"
         REVOKED = "revoked", "Revoked"
         UPDATED = "updated", "Updated"
+        # By the system (tokens/reminders.py): the admins were reminded of a deadline
+        # (changes: what, at); the token policy expired it for want of use (reason, at).
+        REMINDED = "reminded", "Reminded"
+        EXPIRED = "expired", "Expired"
 
     token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

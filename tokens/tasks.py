@@ -18,6 +18,7 @@ from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from tenancy.services import in_each_tenant
+from tokens import reminders
 from tokens.activity.log import api_logs_prune
 from tokens.services import tokens_prune
 
@@ -62,3 +63,27 @@ def prune_tokens(timestamp: int) -> int:
         tenants,
     )
     return total
+
+
+@app.periodic(cron="0 6 * * *", periodic_id="token_reminders")  # daily, 06:00 UTC (09:00 Riyadh)
+@app.task(queue=QUEUE, retry=RETRY, name="tokens.token_reminders")
+def token_reminders(timestamp: int) -> int:
+    """In every tenant: record tokens the policy expired for want of use, and email the admins
+    what falls due within ``WAQTI_TOKEN_REMINDER_DAYS`` (``tokens.reminders``); returns how many
+    items were reminded."""
+    now = datetime.fromtimestamp(timestamp, UTC)
+    days = settings.WAQTI_TOKEN_REMINDER_DAYS
+    reminded = swept = tenants = 0
+    for _number, count, _tenant in in_each_tenant():
+        swept += reminders.sweep_unused(now)
+        reminded += reminders.remind(now, days)
+        tenants = count
+    logger.info(
+        "token reminders: %d items due within %d days reminded, %d tokens recorded as expired "
+        "for want of use, across %d tenants",
+        reminded,
+        days,
+        swept,
+        tenants,
+    )
+    return reminded

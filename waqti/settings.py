@@ -120,6 +120,23 @@ MIDDLEWARE = [
     "tokens.early_refusal.EarlyRefusalMiddleware",
 ]
 
+# --- Email (token reminders, tokens/reminders.py) ---------------------------------------------
+# Printed to the process's standard output unless a real backend is configured.
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("DJANGO_EMAIL_USE_TLS", "0") == "1"
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "Waqti <no-reply@waqti.sa>")
+# Tenant admins are reminded of tokens expiring or due for rotation this many days ahead.
+WAQTI_TOKEN_REMINDER_DAYS = int(os.environ.get("WAQTI_TOKEN_REMINDER_DAYS", "7"))
+if not 1 <= WAQTI_TOKEN_REMINDER_DAYS <= 90:
+    raise ImproperlyConfigured("WAQTI_TOKEN_REMINDER_DAYS must be between 1 and 90.")
+
 # --- API activity log (tokens/activity/) -------------------------------------------------------
 # Entries are buffered per worker and written in batches at least this often (seconds).
 WAQTI_ACTIVITY_FLUSH_SECONDS = float(os.environ.get("WAQTI_ACTIVITY_FLUSH_SECONDS", "1.0"))

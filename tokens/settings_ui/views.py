@@ -36,7 +36,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tokens import services
 from tokens.activity.log import events_for_token, recent_requests_for_token
-from tokens.models import ApiToken, TokenPolicyEvent
+from tokens.models import ApiToken, TokenEvent, TokenPolicyEvent
 from tokens.policy import DEFAULT_RULES, EXPIRED_UNUSED, TokenRules
 from tokens.settings_ui.accounts import is_tenant_admin
 from tokens.settings_ui.forms import (
@@ -135,6 +135,10 @@ def _rows(tokens: list[ApiToken], now: datetime, rules: TokenRules) -> list[dict
         }
         for t in tokens
     ]
+
+
+# Events the system records (tokens/reminders.py): their changes are details (what, at, reason).
+SYSTEM_EVENT_KINDS = frozenset({TokenEvent.Kind.REMINDED, TokenEvent.Kind.EXPIRED})
 
 
 def _change_lines(changes: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -350,7 +354,10 @@ def token_activity(request: HttpRequest, token_id: int) -> HttpResponse:
     now = timezone.now()
     events = list(events_for_token(token.pk))
     for event in events:
-        event.change_lines = _change_lines(event.changes)  # type: ignore[attr-defined]
+        if event.kind in SYSTEM_EVENT_KINDS:  # details, not before/after pairs
+            event.detail_lines = list(event.changes.items())  # type: ignore[attr-defined]
+        else:
+            event.change_lines = _change_lines(event.changes)  # type: ignore[attr-defined]
     rules = services.token_policy_rules()
     context = {
         "token": token,
