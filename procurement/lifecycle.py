@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from procurement import separation
 from procurement.models import PurchaseOrder, PurchaseOrderEvent
+from waqti.domain_events import occurred
 from waqti.errors import StateConflict
 
 Status = PurchaseOrder.Status
@@ -72,7 +73,8 @@ def record_event(
     *,
     separation_waived: bool = False,
 ) -> None:
-    """Append the audit event of an action on ``order`` (already in its new status)."""
+    """Append the audit event of an action on ``order`` (already in its new status) and announce
+    it (``waqti.domain_events``: ``purchase_order.<kind>``), in the action's transaction."""
     PurchaseOrderEvent.objects.create(
         purchase_order=order,
         kind=kind,
@@ -82,6 +84,7 @@ def record_event(
         note=note,
         separation_waived=separation_waived,
     )
+    occurred.send(sender=PurchaseOrder, type=f"purchase_order.{kind}", resource=order)
 
 
 def _transition(

@@ -27,6 +27,7 @@ from procurement.models import (
     Vendor,
 )
 from procurement.money import line_amounts, order_amounts
+from waqti.domain_events import occurred
 from waqti.errors import InvalidInput, StateConflict
 
 # --- Departments ---------------------------------------------------------------------------------
@@ -52,7 +53,10 @@ def _save_department(department: Department) -> Department:
 
 def department_create(*, name: str, code: str, name_ar: str = "") -> Department:
     """Create a department; its code is unique in the tenant, ignoring letter case."""
-    return _save_department(Department(name=name, code=code, name_ar=name_ar))
+    with transaction.atomic():
+        department = _save_department(Department(name=name, code=code, name_ar=name_ar))
+        occurred.send(sender=Department, type="department.created", resource=department)
+    return department
 
 
 def department_update(*, department: Department, **changes: Any) -> Department:
@@ -61,7 +65,10 @@ def department_update(*, department: Department, **changes: Any) -> Department:
         if field not in DEPARTMENT_FIELDS:
             raise TypeError(f"department_update() got an unexpected field {field!r}")
         setattr(department, field, value)
-    return _save_department(department)
+    with transaction.atomic():
+        _save_department(department)
+        occurred.send(sender=Department, type="department.updated", resource=department)
+    return department
 
 
 def department_delete(*, department: Department) -> None:
@@ -103,7 +110,10 @@ def vendor_update(*, vendor: Vendor, **changes: Any) -> Vendor:
         if field not in VENDOR_FIELDS:
             raise TypeError(f"vendor_update() got an unexpected field {field!r}")
         setattr(vendor, field, value)
-    vendor.save()
+    event = "vendor.created" if vendor.pk is None else "vendor.updated"
+    with transaction.atomic():
+        vendor.save()
+        occurred.send(sender=Vendor, type=event, resource=vendor)
     return vendor
 
 

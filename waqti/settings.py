@@ -75,6 +75,7 @@ TENANT_APPS = [
     "waqti.api",  # the API layer's own tables (idempotency keys: per tenant)
     "tokens",
     "procurement",
+    "webhooks",
 ]
 INSTALLED_APPS = [
     *SHARED_APPS,
@@ -119,6 +120,12 @@ MIDDLEWARE = [
     # process_view, so every middleware above applies to them as to any answer.
     "tokens.early_refusal.EarlyRefusalMiddleware",
 ]
+
+# --- Webhooks (webhooks/) ----------------------------------------------------------------------
+# Also deliver to loopback addresses (tests, development); never private or link-local ones.
+WAQTI_WEBHOOKS_ALLOW_LOOPBACK = env_flag("WAQTI_WEBHOOKS_ALLOW_LOOPBACK", False)
+# Failed attempts in a row after which a subscription is disabled (and its admins emailed).
+WAQTI_WEBHOOK_DISABLE_AFTER = int(os.environ.get("WAQTI_WEBHOOK_DISABLE_AFTER", "20"))
 
 # --- Email (token reminders, tokens/reminders.py) ---------------------------------------------
 # Printed to the process's standard output unless a real backend is configured.

@@ -10,4 +10,5 @@ urlpatterns = [
     path("docs/assets/<str:filename>", docs_asset, name="api-docs-asset"),
     path("", include("tokens.urls")),
     path("", include("procurement.urls")),
+    path("", include("webhooks.urls")),
 ]

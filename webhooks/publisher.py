@@ -1,0 +1,57 @@
+"""Domain events (``waqti.domain_events``) become deliveries for the subscriptions that want them.
+
+Runs in the transaction of the change (module ``webhooks.delivery``). With no subscription for
+the event it costs one query; with some, the resource is rendered once, as the API shows it
+(``RENDERERS``), into ``{"type", "timestamp", "data"}``, and each subscription gets a delivery.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from procurement.models import Department, PurchaseOrder, Vendor
+from procurement.serializers import DepartmentSerializer, PurchaseOrderSerializer, VendorSerializer
+from waqti.api.serializers import utc_timestamp
+from waqti.domain_events import occurred
+from webhooks import delivery
+from webhooks.models import Subscription
+
+
+def _order(order: PurchaseOrder) -> dict[str, Any]:
+    return PurchaseOrderSerializer(PurchaseOrder.objects.with_details().get(pk=order.pk)).data
+
+
+RENDERERS: dict[type, Callable[[Any], dict[str, Any]]] = {
+    PurchaseOrder: _order,
+    Vendor: lambda vendor: VendorSerializer(vendor).data,
+    Department: lambda department: DepartmentSerializer(department).data,
+}
+
+
+def on_event(sender: type, *, type: str, resource: Any, **_: Any) -> None:
+    if connection.schema_name == "public":
+        return
+    subscriptions = list(Subscription.objects.filter(is_active=True, events__contains=[type]))
+    if not subscriptions:
+        return
+    body = json.dumps(
+        {
+            "type": type,
+            "timestamp": utc_timestamp(timezone.now()),
+            "data": RENDERERS[sender](resource),
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    message_id = delivery.new_message_id()
+    for subscription in subscriptions:
+        delivery.enqueue(subscription, type, body, message_id)
+
+
+def connect() -> None:
+    occurred.connect(on_event, dispatch_uid="webhooks.publisher")

@@ -1,0 +1,132 @@
+"""``/api/v1/webhooks``: subscriptions, their test ping, their deliveries (``admin`` ability)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tokens.abilities import Ability
+from waqti.api.serializers import utc_timestamp
+from waqti.api.views import ApiViewSet
+from webhooks import delivery
+from webhooks.models import Delivery, Subscription
+from webhooks.serializers import (
+    CreatedSubscriptionSerializer,
+    DeliverySerializer,
+    SubscriptionInputSerializer,
+    SubscriptionSerializer,
+)
+
+ID_PATTERN = "[0-9]{1,18}"
+TEST_EVENT = "webhook.test"
+
+
+class WebhookViewSet(ApiViewSet):
+    """List, create, show, replace, change and delete subscriptions; ping one; its deliveries."""
+
+    required_ability = Ability.ADMIN
+    lookup_value_regex = ID_PATTERN
+    serializer_class = SubscriptionSerializer
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[Subscription]:
+        return Subscription.objects.all()
+
+    def get_object(self) -> Subscription:
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def _one(self, subscription: Subscription, code: int = status.HTTP_200_OK) -> Response:
+        return Response({"data": SubscriptionSerializer(subscription).data}, status=code)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(SubscriptionSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=SubscriptionInputSerializer, responses={201: CreatedSubscriptionSerializer}
+    )
+    def create(self, request: Request) -> Response:
+        form = SubscriptionInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        subscription = Subscription.objects.create(
+            **form.validated_data, secret=delivery.new_secret()
+        )
+        return Response(
+            {"data": CreatedSubscriptionSerializer(subscription).data},
+            status=status.HTTP_201_CREATED,
+        )
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self._one(self.get_object())
+
+    @extend_schema(request=SubscriptionInputSerializer)
+    def update(self, request: Request, pk: str) -> Response:
+        return self._update(request, partial=False)
+
+    @extend_schema(request=SubscriptionInputSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        return self._update(request, partial=True)
+
+    def _update(self, request: Request, *, partial: bool) -> Response:
+        subscription = self.get_object()
+        form = SubscriptionInputSerializer(data=request.data, partial=partial)
+        form.is_valid(raise_exception=True)
+        for field, value in form.validated_data.items():
+            setattr(subscription, field, value)
+        if form.validated_data.get("is_active"):
+            subscription.failure_count = 0  # enabled again: a fresh run
+        subscription.save()
+        return self._one(subscription)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        self.get_object().delete()  # its deliveries with it; queued attempts find nothing
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, pk: str) -> Response:
+        """Send a ``webhook.test`` event to this subscription alone, active or not."""
+        subscription = self.get_object()
+        body = json.dumps(
+            {
+                "type": TEST_EVENT,
+                "timestamp": utc_timestamp(timezone.now()),
+                "data": {"webhook_id": subscription.pk, "name": subscription.name},
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        with transaction.atomic():
+            sent = delivery.enqueue(subscription, TEST_EVENT, body, delivery.new_message_id())
+        return Response({"data": DeliverySerializer(sent).data}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: DeliverySerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request: Request, pk: str) -> Response:
+        """This subscription's deliveries, newest first."""
+        subscription = self.get_object()
+        page = self.paginate_queryset(Delivery.objects.filter(subscription=subscription))
+        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
+
+    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=rf"deliveries/(?P<delivery_id>{ID_PATTERN})/redeliver",
+    )
+    def redeliver(self, request: Request, pk: str, delivery_id: str) -> Response:
+        """Send a delivery's body again, with the same ``webhook-id``, as a new delivery."""
+        subscription = self.get_object()
+        original = get_object_or_404(Delivery, pk=delivery_id, subscription=subscription)
+        sent = delivery.redeliver(original)
+        return Response({"data": DeliverySerializer(sent).data}, status=status.HTTP_202_ACCEPTED)
