@@ -6,14 +6,16 @@ In the current tenant, for the live (not revoked) tokens:
   policy's ``expire_unused_after_days``) or falls due for rotation (``rotation_days``) within
   ``WAQTI_TOKEN_REMINDER_DAYS`` is listed in one email to the tenant admins (Django's mail
   framework: the console backend unless ``DJANGO_EMAIL_BACKEND`` names another). Each
-  (token, what, when) is reminded once: a ``reminded`` token event records it, so a token used
+  (token, what, when) is reminded once: a ``reminded`` token event records it (and how many
+  admins were emailed), so a token used
   again (a new unused deadline) or regenerated (a new rotation date) is reminded again later.
 * **sweep**: a token whose unused deadline has passed stops authenticating at once (the policy
   is applied on every request); the sweep records it, once, as an ``expired`` token event by the
   policy, so the token's history says when and why.
 
-Nothing is sent to a tenant without admins (logged). The email is sent before the events are
-written: a failure to send leaves nothing recorded and the job is retried.
+A tenant without admins gets no email (logged); its reminders are recorded all the same, and a
+token about to stop working is announced as ``token.expiring`` (webhooks) either way. The email
+is sent before the events are written: a failure to send records nothing, and the job is retried.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from django.db import connection, transaction
 from tokens.models import ApiToken, TokenEvent, TokenPolicy
 from tokens.policy import DEFAULT_RULES, TokenRules
 from tokens.settings_ui.accounts import is_tenant_admin
+from waqti.domain_events import occurred
 
 logger = logging.getLogger(__name__)
 
 SYSTEM = "system: token policy"
+EXPIRING = frozenset({"expires", "unused"})  # the token stops working (token.expiring)
 WHAT = {
     "expires": "expires",
     "unused": "stops working unless used (token policy: unused tokens expire)",
@@ -105,27 +109,35 @@ def message(dues: list[Due]) -> tuple[str, str]:
 
 
 def remind(now: datetime, days: int) -> int:
-    """Email the tenant admins what falls due within ``days``; returns how many items."""
+    """Remind of what falls due within ``days``: one email to the tenant admins, a ``reminded``
+    event per item and, for a token about to stop working, a ``token.expiring`` domain event
+    (webhooks). Returns how many items."""
     dues = due(now, days)
     if not dues:
         return 0
     recipients = admin_emails()
-    if not recipients:
+    if recipients:
+        subject, body = message(dues)
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    else:
         logger.warning(
             "token reminders: %d due in %s, but the tenant has no admin with an email",
             len(dues),
             connection.schema_name,
         )
-        return 0
-    subject, body = message(dues)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
     with transaction.atomic():
         TokenEvent.objects.bulk_create(
             TokenEvent(
-                token=d.token, kind=TokenEvent.Kind.REMINDED, actor_label=SYSTEM, changes=d.key
+                token=d.token,
+                kind=TokenEvent.Kind.REMINDED,
+                actor_label=SYSTEM,
+                changes={**d.key, "emailed": len(recipients)},
             )
             for d in dues
         )
+        for d in dues:
+            if d.what in EXPIRING:
+                occurred.send(sender=ApiToken, type="token.expiring", resource=d.token)
     return len(dues)
 
 

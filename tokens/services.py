@@ -23,6 +23,7 @@ from tokens.models import ApiToken, TokenEvent, TokenPolicy, TokenPolicyEvent
 from tokens.policy import DEFAULT_RULES, TokenRules
 from waqti.api.serializers import utc_timestamp
 from waqti.database_outage import is_database_unavailable, outage
+from waqti.domain_events import occurred
 from waqti.errors import InvalidInput, NotPermitted
 
 logger = logging.getLogger("waqti.tokens")
@@ -65,15 +66,25 @@ class IssuedToken:
     plaintext: str
 
 
+# Token events announced to subscribers (waqti.domain_events: webhooks) as ``token.<kind>``.
+ANNOUNCED = frozenset(
+    {TokenEvent.Kind.CREATED, TokenEvent.Kind.REGENERATED, TokenEvent.Kind.REVOKED}
+)
+
+
 def _record(
     token: ApiToken, kind: str, actor: Actor, changes: dict[str, Any] | None = None
 ) -> None:
+    """The action's audit event and, for ``ANNOUNCED`` kinds, its domain event: in the
+    action's transaction."""
     TokenEvent.objects.create(
         token=token,
         kind=kind,
         **actor.audit_fields(),
         changes=changes or {},
     )
+    if kind in ANNOUNCED:
+        occurred.send(sender=ApiToken, type=f"token.{kind}", resource=token)
 
 
 def _changes(token: ApiToken, wanted: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -24,4 +24,10 @@ EVENT_TYPES = (
     "vendor.updated",
     "department.created",
     "department.updated",
+    "token.created",
+    "token.revoked",
+    "token.regenerated",
+    # Sent once per deadline by the daily reminders job (tokens/reminders.py): the token
+    # expires, or stops working unused, within WAQTI_TOKEN_REMINDER_DAYS.
+    "token.expiring",
 )

@@ -1,5 +1,8 @@
 """Domain events (``waqti.domain_events``) become deliveries for the subscriptions that want them.
 
+Sent by procurement (purchase orders, vendors, departments) and tokens (created, regenerated,
+revoked; expiring from the daily reminders).
+
 Runs in the transaction of the change (module ``webhooks.delivery``). With no subscription for
 the event it costs one query; with some, the resource is rendered once, as the API shows it
 (``RENDERERS``), into ``{"type", "timestamp", "data"}``, and each subscription gets a delivery.
@@ -16,6 +19,9 @@ from django.utils import timezone
 
 from procurement.models import Department, PurchaseOrder, Vendor
 from procurement.serializers import DepartmentSerializer, PurchaseOrderSerializer, VendorSerializer
+from tokens.models import ApiToken
+from tokens.serializers import TokenSerializer
+from tokens.services import token_policy_rules
 from waqti.api.serializers import utc_timestamp
 from waqti.domain_events import occurred
 from webhooks import delivery
@@ -26,7 +32,13 @@ def _order(order: PurchaseOrder) -> dict[str, Any]:
     return PurchaseOrderSerializer(PurchaseOrder.objects.with_details().get(pk=order.pk)).data
 
 
+def _token(token: ApiToken) -> dict[str, Any]:
+    context = {"rules": token_policy_rules(), "now": timezone.now()}  # as GET /tokens/{id}
+    return TokenSerializer(token, context=context).data
+
+
 RENDERERS: dict[type, Callable[[Any], dict[str, Any]]] = {
+    ApiToken: _token,
     PurchaseOrder: _order,
     Vendor: lambda vendor: VendorSerializer(vendor).data,
     Department: lambda department: DepartmentSerializer(department).data,

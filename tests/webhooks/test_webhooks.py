@@ -29,12 +29,17 @@ class Receiver:
     def __init__(self, answers: list[int]) -> None:
         self.answers = list(answers)
         self.received: list[tuple[dict[str, str], bytes]] = []
+        self.delay_first = 0.0  # seconds the first POST waits before it is answered
+        self.closing = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append((dict(self.headers.items()), body))
+                first = len(receiver.received) == 1
+                if receiver.delay_first and first and receiver.closing.wait(receiver.delay_first):
+                    return
                 code = receiver.answers.pop(0) if receiver.answers else 200
                 if code == 0:  # hang up without answering
                     self.close_connection = True
@@ -50,7 +55,14 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = False
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client gone mid-answer (a killed worker) is part of some tests
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/waqti"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -59,6 +71,7 @@ class Receiver:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -371,3 +384,43 @@ def test_a_subscription_to_a_refused_address_fails_its_delivery_without_connecti
     assert attempt(acme, queued.pk) == "retrying"
     (tried,) = deliveries(acme)
     assert "may not reach" in tried.last_error and tried.last_status_code is None
+
+
+# --- token events ---------------------------------------------------------------------------------
+
+
+def test_token_events_carry_the_token_as_the_api_shows_it_never_its_secret(clients, acme):
+    admin = clients["admin"]
+    subscribe(
+        admin, "https://erp.example.com/h", ["token.created", "token.regenerated", "token.revoked"]
+    )
+    created = admin.post("/api/v1/tokens", {"name": "Odoo", "abilities": ["read"]}).json()["data"]
+    secret = created["token"].split("|")[1]
+    url = f"/api/v1/tokens/{created['id']}"
+    assert admin.post(f"{url}/regenerate", {}).status_code == 200
+    assert admin.delete(url).status_code in (200, 204)
+    sent = [(d.event_type, json.loads(d.body)["data"]) for d in deliveries(acme)]
+    assert [event for event, _data in sent] == [
+        "token.created",
+        "token.regenerated",
+        "token.revoked",
+    ]
+    assert all(data["id"] == created["id"] and data["name"] == "Odoo" for _e, data in sent)
+    assert all(secret not in json.dumps(data) and "token" not in data for _e, data in sent)
+
+
+def test_the_reminders_job_announces_tokens_about_to_stop_working(clients, acme):
+    from tokens import reminders
+
+    subscribe(clients["admin"], "https://erp.example.com/h", ["token.expiring"])
+    token_id = int(issue_token(acme, ["read"], name="Expiring").split("|")[0])
+    now = timezone.now()
+    with tenant_context(acme):
+        from tokens.models import ApiToken
+
+        ApiToken.objects.filter(pk=token_id).update(expires_at=now + timedelta(days=2))
+        assert reminders.remind(now, 7) == 1
+        assert reminders.remind(now, 7) == 0  # once per deadline
+    connection.set_schema_to_public()
+    ((event, data),) = [(d.event_type, json.loads(d.body)["data"]) for d in deliveries(acme)]
+    assert event == "token.expiring" and data["id"] == token_id

@@ -1,0 +1,34 @@
+"""The job queue's own upkeep: jobs whose worker died are run again.
+
+A worker killed while it runs a job (``SIGKILL``, the OOM killer, a lost machine) leaves the job
+in ``doing``. Every worker sends a heartbeat every 10 s; once a worker has sent none for
+``STALLED_AFTER_SECONDS``, this job puts its jobs back in the queue, so another worker runs them.
+A webhook delivery run twice this way carries the same ``webhook-id`` both times.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from procrastinate import JobContext
+from procrastinate.contrib.django import app
+
+logger = logging.getLogger(__name__)
+
+STALLED_AFTER_SECONDS = 30.0
+
+
+@app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")  # every minute
+@app.task(
+    queue="maintenance",
+    queueing_lock="retry_stalled_jobs",
+    pass_context=True,
+    name="queue.retry_stalled_jobs",
+)
+async def retry_stalled_jobs(context: JobContext, timestamp: int) -> int:
+    manager = context.app.job_manager
+    stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS))
+    for job in stalled:
+        await manager.retry_job(job)
+        logger.warning("job queue: %s[%s] of a dead worker queued again", job.task_name, job.id)
+    return len(stalled)
