@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include("waqti.api.urls")),
     path("admin/", tenant_site.urls),  # the tenant's own models only
     path("", include("tokens.settings_ui.urls")),  # "/" and /settings/ (the API Settings pages)
+    path("", include("webhooks.settings_urls")),  # /settings/webhooks/
 ]
 
 handler400 = "waqti.api.errors.json_bad_request"

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
-
-from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from waqti.api.serializers import ApiModelSerializer
 from waqti.domain_events import EVENT_TYPES
-from webhooks import transport
+from webhooks import services
 from webhooks.models import Delivery, Subscription
 
 
@@ -56,20 +53,10 @@ class SubscriptionInputSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
 
     def validate_url(self, value: str) -> str:
-        try:
-            _scheme, host, _port = transport.check_url(value)
-        except transport.Refused as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return value  # a name: resolved and checked when delivering
-        if not transport.allowed_address(str(address)):
-            raise serializers.ValidationError(_("Webhooks cannot be delivered to this address."))
+        problem = services.url_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
-
-    def validate_events(self, value: list[str]) -> list[str]:
-        return sorted(set(value), key=EVENT_TYPES.index)
 
 
 class DeliverySerializer(ApiModelSerializer):

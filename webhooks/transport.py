@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 TIMEOUT_SECONDS = 10.0
 MAX_RESPONSE_BYTES = 4096
@@ -54,13 +55,13 @@ def check_url(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme != "https" and not (scheme == "http" and settings.DEBUG):
-        raise Refused("Only https:// URLs can receive webhooks.")
+        raise Refused(_("Only https:// URLs can receive webhooks."))
     if not parts.hostname or parts.username or parts.password:
-        raise Refused("The URL needs a host name, without user or password.")
+        raise Refused(_("The URL needs a host name, without user or password."))
     try:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError as exc:
-        raise Refused("The URL's port is not a number between 0 and 65535.") from exc
+        raise Refused(_("The URL's port is not a number between 0 and 65535.")) from exc
     return scheme, parts.hostname, port
 
 

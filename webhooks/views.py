@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from tokens.abilities import Ability
 from waqti.api.serializers import utc_timestamp
 from waqti.api.views import ApiViewSet
-from webhooks import delivery
+from webhooks import delivery, services
 from webhooks.models import Delivery, Subscription
 from webhooks.serializers import (
     CreatedSubscriptionSerializer,
@@ -58,9 +58,7 @@ class WebhookViewSet(ApiViewSet):
     def create(self, request: Request) -> Response:
         form = SubscriptionInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        subscription = Subscription.objects.create(
-            **form.validated_data, secret=delivery.new_secret()
-        )
+        subscription = services.subscription_create(**form.validated_data)
         return Response(
             {"data": CreatedSubscriptionSerializer(subscription).data},
             status=status.HTTP_201_CREATED,
@@ -81,12 +79,9 @@ class WebhookViewSet(ApiViewSet):
         subscription = self.get_object()
         form = SubscriptionInputSerializer(data=request.data, partial=partial)
         form.is_valid(raise_exception=True)
-        for field, value in form.validated_data.items():
-            setattr(subscription, field, value)
-        if form.validated_data.get("is_active"):
-            subscription.failure_count = 0  # enabled again: a fresh run
-        subscription.save()
-        return self._one(subscription)
+        return self._one(
+            services.subscription_update(subscription=subscription, **form.validated_data)
+        )
 
     def destroy(self, request: Request, pk: str) -> Response:
         self.get_object().delete()  # its deliveries with it; queued attempts find nothing

@@ -472,3 +472,43 @@ def test_admin_sets_the_token_policy_and_tokens_follow_it(
     expect(page.get_by_role("heading", name="سياسة رموز الوصول")).to_be_visible()
     shot(page, "17-token-policy-ar")
     assert csp_violations(console) == []
+
+
+def test_admin_adds_a_webhook_sees_its_secret_once_and_removes_it(
+    server: Server, page: Page, console: list[str]
+):
+    page.goto("/")
+    log_in_as_admin(page)
+    page.get_by_role("link", name="Webhooks").click()
+    expect(page.get_by_text("No webhooks yet.")).to_be_visible()
+    page.get_by_role("link", name="Add webhook").click()
+    page.get_by_label("Name").fill("SAP approvals")
+    page.get_by_label("Receiver URL").fill("https://erp.example.com/waqti")
+    page.get_by_role("checkbox", name="purchase_order.approved").check()
+    shot(page, "20-webhook-form-en")
+    page.get_by_role("button", name="Add webhook").click()
+
+    secret_field = page.get_by_label("Signing secret")
+    expect(secret_field).to_have_attribute("readonly", "")
+    secret = secret_field.input_value()
+    assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", secret)
+    expect(page.get_by_text("It will not be shown again")).to_be_visible()
+    shot(page, "21-webhook-secret-shown-once-en")
+    page.reload()
+    expect(page.get_by_text("already shown once")).to_be_visible()
+    assert secret not in page.content()
+
+    page.get_by_role("link", name="Back to Webhooks").click()
+    row = page.locator("#webhooks tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("SAP approvals")
+    expect(row).to_contain_text("purchase_order.approved")
+    row.get_by_role("button", name="Disable").click()
+    expect(page.get_by_text("The webhook “SAP approvals” was disabled.")).to_be_visible()
+    expect(page.locator("#webhooks tbody tr")).to_contain_text("Disabled")
+    shot(page, "22-webhook-disabled-en")
+    page.locator("#webhooks tbody tr").get_by_role("link", name="Delete").click()
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("The webhook “SAP approvals” was deleted.")).to_be_visible()
+    expect(page.get_by_text("No webhooks yet.")).to_be_visible()
+    assert csp_violations(console) == []
