@@ -124,6 +124,8 @@ MIDDLEWARE = [
 # --- Webhooks (webhooks/) ----------------------------------------------------------------------
 # Also deliver to loopback addresses (tests, development); never private or link-local ones.
 WAQTI_WEBHOOKS_ALLOW_LOOPBACK = env_flag("WAQTI_WEBHOOKS_ALLOW_LOOPBACK", False)
+# Seconds a delivery waits to connect, and for each read of the answer.
+WAQTI_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WAQTI_WEBHOOK_TIMEOUT_SECONDS", "10"))
 # Failed attempts in a row after which a subscription is disabled (and its admins emailed).
 WAQTI_WEBHOOK_DISABLE_AFTER = int(os.environ.get("WAQTI_WEBHOOK_DISABLE_AFTER", "20"))
 

@@ -7,7 +7,8 @@
   so a DNS answer that changes between the check and the connection (rebinding) cannot move it.
   ``WAQTI_WEBHOOKS_ALLOW_LOOPBACK`` also admits loopback addresses (tests, development).
 * **How.** HTTPS with certificate and host-name verification against the URL's host (plain HTTP
-  only with ``DEBUG``), 10 s to connect and 10 s per read, no redirect followed (a 3xx is a
+  only with ``DEBUG``), ``WAQTI_WEBHOOK_TIMEOUT_SECONDS`` (10) to connect and per read, no
+  redirect followed (a 3xx is a
   failed attempt), at most ``MAX_RESPONSE_BYTES`` of the answer read.
 """
 
@@ -24,7 +25,6 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-TIMEOUT_SECONDS = 10.0
 MAX_RESPONSE_BYTES = 4096
 USER_AGENT = "Waqti-Webhooks/1"
 
@@ -82,12 +82,14 @@ class _PinnedConnection(http.client.HTTPConnection):
     """An HTTP(S) connection to ``address`` for ``host``: TLS verified against ``host``."""
 
     def __init__(self, host: str, port: int, address: str, tls: bool) -> None:
-        super().__init__(host, port, timeout=TIMEOUT_SECONDS)
+        super().__init__(host, port, timeout=settings.WAQTI_WEBHOOK_TIMEOUT_SECONDS)
         self.address = address
         self.tls = tls
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), timeout=TIMEOUT_SECONDS)
+        sock = socket.create_connection(
+            (self.address, self.port), timeout=settings.WAQTI_WEBHOOK_TIMEOUT_SECONDS
+        )
         if self.tls:
             context = ssl.create_default_context()
             sock = context.wrap_socket(sock, server_hostname=self.host)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,6 +42,9 @@ class Receiver:
                 if receiver.delay_first and first and receiver.closing.wait(receiver.delay_first):
                     return
                 code = receiver.answers.pop(0) if receiver.answers else 200
+                if code == -1:  # never answer (until the test ends)
+                    receiver.closing.wait()
+                    return
                 if code == 0:  # hang up without answering
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -283,7 +287,24 @@ def test_a_receiver_failing_twice_gets_one_success_after_two_retries(clients, ac
     assert [status for _name, _args, status in jobs()] == ["todo", "todo", "todo"]  # 1 + 2 retries
 
 
-def test_a_receiver_that_never_answers_disables_the_subscription(
+def test_a_receiver_that_never_answers_times_out_and_is_disabled(clients, acme, loopback, settings):
+    settings.WAQTI_WEBHOOK_DISABLE_AFTER = 2
+    settings.WAQTI_WEBHOOK_TIMEOUT_SECONDS = 0.3
+    with Receiver([-1, -1]) as receiver:
+        hook = subscribe(clients["admin"], receiver.url, ["vendor.created"])
+        clients["erp"].post("/api/v1/vendors", {"name": "Jarir"})
+        (queued,) = deliveries(acme)
+        started = time.monotonic()
+        assert attempt(acme, queued.pk) == "retrying"
+        assert attempt(acme, queued.pk) == "failed"
+        assert time.monotonic() - started < 5
+    (tried,) = deliveries(acme)
+    assert "timed out" in tried.last_error and tried.last_status_code is None
+    shown = clients["admin"].get(f"/api/v1/webhooks/{hook['id']}").json()["data"]
+    assert (shown["is_active"], shown["failure_count"]) == (False, 2)
+
+
+def test_a_receiver_that_hangs_up_disables_the_subscription(
     clients, acme, loopback, settings, mailoutbox, django_capture_on_commit_callbacks
 ):
     settings.WAQTI_WEBHOOK_DISABLE_AFTER = 3
