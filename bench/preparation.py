@@ -89,6 +89,20 @@ def clear_bench_keys(redis_url: str | None, schemas: list[str]) -> None:
         client.close()
 
 
+SUBSCRIBE = """
+from django_tenants.utils import schema_context
+from tenancy.services import schema_name_for_slug
+from waqti.domain_events import EVENT_TYPES
+from webhooks.services import subscription_create
+
+for slug in {slugs!r}:
+    with schema_context(schema_name_for_slug(slug)):
+        subscription_create(
+            name="bench ERP", url="https://webhooks.bench.invalid/waqti", events=list(EVENT_TYPES)
+        )
+"""
+
+
 def build(args: argparse.Namespace) -> Setup:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (Debian/Ubuntu package)")
@@ -184,4 +198,9 @@ def build(args: argparse.Namespace) -> Setup:
     else:
         setup.po_note = (seeded.stderr or writes.stderr).strip().splitlines()[-1:]
         log(f"purchase orders unavailable, PO scenarios skipped: {setup.po_note}")
+    # Then every bench tenant gets a webhook subscribed to every event, as an ERP integration
+    # would: each write (POST /purchase-orders) queues its delivery and job in its transaction.
+    # No worker runs here, so nothing is sent; reads raise no event.
+    log("subscribing a webhook to every event in each bench tenant")
+    manage(setup.env, "shell", "-c", SUBSCRIBE.format(slugs=[t.slug for t in TENANTS]))
     return setup

@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.settings import api_settings
@@ -133,13 +133,19 @@ class ListedOrders:
         total, ids = _count_and_ids(self.orders, start, stop)
         if not ids:
             return total, []
-        with connections[self.orders.db].cursor() as cursor:
-            cursor.execute(_orders_sql(), [ids])
-            by_id = {row[0]: row for row in cursor.fetchall()}
-            cursor.execute(_lines_sql(), [ids])
-            lines = cursor.fetchall()
-        # An order deleted between the statements is left out, as a prefetch would.
-        return total, rows_data([by_id[pk] for pk in ids if pk in by_id], lines)
+        return total, orders_data(ids, self.orders.db)
+
+
+def orders_data(ids: list[int], database: str = DEFAULT_DB_ALIAS) -> list[dict[str, Any]]:
+    """The orders ``ids`` (in that order) as ``PurchaseOrderSerializer`` renders them, lines
+    included, in two statements (also what a webhook event carries, ``webhooks.publisher``)."""
+    with connections[database].cursor() as cursor:
+        cursor.execute(_orders_sql(), [ids])
+        by_id = {row[0]: row for row in cursor.fetchall()}
+        cursor.execute(_lines_sql(), [ids])
+        lines = cursor.fetchall()
+    # An order deleted between the statements is left out, as a prefetch would.
+    return rows_data([by_id[pk] for pk in ids if pk in by_id], lines)
 
 
 def _count_and_ids(orders: QuerySet[PurchaseOrder], start: int, stop: int) -> tuple[int, list]:

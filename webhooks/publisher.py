@@ -17,8 +17,9 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from procurement.list_rows import orders_data
 from procurement.models import Department, PurchaseOrder, Vendor
-from procurement.serializers import DepartmentSerializer, PurchaseOrderSerializer, VendorSerializer
+from procurement.serializers import DepartmentSerializer, VendorSerializer
 from tokens.models import ApiToken
 from tokens.serializers import TokenSerializer
 from tokens.services import token_policy_rules
@@ -29,7 +30,10 @@ from webhooks.models import Subscription
 
 
 def _order(order: PurchaseOrder) -> dict[str, Any]:
-    return PurchaseOrderSerializer(PurchaseOrder.objects.with_details().get(pk=order.pk)).data
+    """The order as the API shows it, from rows (``procurement.list_rows``: the same JSON as
+    ``PurchaseOrderSerializer``, for a third of the CPU), lines included."""
+    (data,) = orders_data([order.pk])
+    return data
 
 
 def _token(token: ApiToken) -> dict[str, Any]:

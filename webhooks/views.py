@@ -90,7 +90,8 @@ class WebhookViewSet(ApiViewSet):
     @extend_schema(request=None, responses={202: DeliverySerializer})
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str) -> Response:
-        """Send a ``webhook.test`` event to this subscription alone, active or not."""
+        """Queue a ``webhook.test`` delivery to this subscription alone (sent while it is
+        active; a disabled one fails it at once, as any of its deliveries)."""
         subscription = self.get_object()
         body = json.dumps(
             {
