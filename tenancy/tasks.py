@@ -1,4 +1,4 @@
-"""The job queue's own upkeep: jobs whose worker died are run again.
+"""The job queue's own upkeep: jobs whose worker died are run again; finished jobs are deleted.
 
 A worker killed while it runs a job (``SIGKILL``, the OOM killer, a lost machine) leaves the job
 in ``doing``. Every worker sends a heartbeat every 10 s; once a worker has sent none for
@@ -32,3 +32,24 @@ async def retry_stalled_jobs(context: JobContext, timestamp: int) -> int:
         await manager.retry_job(job)
         logger.warning("job queue: %s[%s] of a dead worker queued again", job.task_name, job.id)
     return len(stalled)
+
+
+FINISHED_JOBS_KEPT_HOURS = 7 * 24  # a week of finished jobs (and their events) to look into
+
+
+@app.periodic(cron="27 4 * * *", periodic_id="remove_old_jobs")  # daily, 04:27 UTC
+@app.task(
+    queue="maintenance",
+    queueing_lock="remove_old_jobs",
+    pass_context=True,
+    name="queue.remove_old_jobs",
+)
+async def remove_old_jobs(context: JobContext, timestamp: int) -> None:
+    """Delete jobs finished (succeeded, failed, cancelled or aborted) over a week ago: what a job
+    did is kept where it matters (a webhook delivery's row, a log line), not in the queue."""
+    await context.app.job_manager.delete_old_jobs(
+        nb_hours=FINISHED_JOBS_KEPT_HOURS,
+        include_failed=True,
+        include_cancelled=True,
+        include_aborted=True,
+    )

@@ -447,6 +447,7 @@ LOGGING = {
         # The job queue's worker: each job's start and end, and what the maintenance jobs did.
         "procrastinate.worker": {"level": "INFO"},
         "tokens.tasks": {"level": "INFO"},
+        "webhooks.tasks": {"level": "INFO"},
         "django.request": {"level": "ERROR", "filters": ["database_outage"]},
         "django.security.SessionInterrupted": {"filters": ["database_outage"]},
     },

@@ -445,3 +445,20 @@ def test_the_reminders_job_announces_tokens_about_to_stop_working(clients, acme)
     connection.set_schema_to_public()
     ((event, data),) = [(d.event_type, json.loads(d.body)["data"]) for d in deliveries(acme)]
     assert event == "token.expiring" and data["id"] == token_id
+
+
+def test_settled_deliveries_are_pruned_after_30_days_pending_ones_never(clients, acme):
+    from webhooks.tasks import prune_deliveries
+
+    subscribe(clients["admin"], "https://erp.example.com/h", ["vendor.created"])
+    for name in ("old done", "old failed", "old pending", "fresh done"):
+        clients["erp"].post("/api/v1/vendors", {"name": name})
+    old = timezone.now() - timedelta(days=31)
+    with tenant_context(acme):
+        done, failed, pending, fresh = Delivery.objects.order_by("id")
+        Delivery.objects.filter(pk__in=[done.pk, failed.pk, pending.pk]).update(created_at=old)
+        Delivery.objects.filter(pk__in=[done.pk, fresh.pk]).update(status="succeeded")
+        Delivery.objects.filter(pk=failed.pk).update(status="failed")
+    connection.set_schema_to_public()
+    assert prune_deliveries(int(timezone.now().timestamp())) == 2
+    assert [d.pk for d in deliveries(acme)] == [pending.pk, fresh.pk]
