@@ -4,8 +4,6 @@ a real worker process running deferred jobs against every tenant (``tokens/tasks
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 
 import psycopg
@@ -14,7 +12,7 @@ from procrastinate.contrib.django import app
 from psycopg import sql
 
 from tenancy.services import schema_name_for_slug
-from tests.live_server import ROOT, manage, server_env, throwaway_database
+from tests.live_server import manage, run_manage, server_env, throwaway_database
 from tokens import tasks
 
 TENANTS = ("queue-one", "queue-two")
@@ -106,23 +104,7 @@ def test_a_real_worker_runs_deferred_jobs_in_every_tenant(django_db_blocker):
         ]
         assert rows(database, TENANTS[0]) == (["fresh", "old"], ["gone", "kept"])
 
-        worker = subprocess.run(
-            [
-                sys.executable,
-                "manage.py",
-                "procrastinate",
-                "worker",
-                "--one-shot",
-                "-q",
-                "maintenance",
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        worker = run_manage(env, "procrastinate", "worker", "--one-shot", "-q", "maintenance")
         assert worker.returncode == 0, worker.stdout + worker.stderr
         for slug in TENANTS:
             assert rows(database, slug) == (["fresh"], ["kept"])

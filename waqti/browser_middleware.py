@@ -33,36 +33,33 @@ def is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith(API_PREFIX)
 
 
-class SessionMiddleware(sessions.SessionMiddleware):
+class _RequestSkippedUnderApi:
     def process_request(self, request: HttpRequest) -> None:
         if not is_api(request):
-            super().process_request(request)
+            super().process_request(request)  # type: ignore[misc]
 
+
+class _ResponseSkippedUnderApi:
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
         if is_api(request):
             return response
-        return super().process_response(request, response)
+        return super().process_response(request, response)  # type: ignore[misc]
 
 
-class AuthenticationMiddleware(auth.AuthenticationMiddleware):
+class SessionMiddleware(
+    _RequestSkippedUnderApi, _ResponseSkippedUnderApi, sessions.SessionMiddleware
+):
+    pass
+
+
+class AuthenticationMiddleware(_RequestSkippedUnderApi, auth.AuthenticationMiddleware):
     """Under ``/api/``, ``request.user`` is set by the token step alone (DRF, or the early
-    refusal), never Django's lazy session user."""
-
-    def process_request(self, request: HttpRequest) -> None:
-        if not is_api(request):
-            super().process_request(request)
+    refusal), never Django's lazy session user. (Django's has no response phase.)"""
 
 
-class MessageMiddleware(messages.MessageMiddleware):
-    def process_request(self, request: HttpRequest) -> None:
-        if not is_api(request):
-            super().process_request(request)
-
-    def process_response(
-        self, request: HttpRequest, response: HttpResponseBase
-    ) -> HttpResponseBase:
-        if is_api(request):
-            return response
-        return super().process_response(request, response)
+class MessageMiddleware(
+    _RequestSkippedUnderApi, _ResponseSkippedUnderApi, messages.MessageMiddleware
+):
+    pass
