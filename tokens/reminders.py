@@ -29,8 +29,8 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import connection, transaction
 
-from tokens.models import ApiToken, TokenEvent, TokenPolicy
-from tokens.policy import DEFAULT_RULES, TokenRules
+from tokens.models import ApiToken, TokenEvent
+from tokens.services import token_policy_rules
 from tokens.settings_ui.accounts import is_tenant_admin
 from waqti.domain_events import occurred
 
@@ -57,14 +57,9 @@ class Due:
         return {"what": self.what, "at": self.at.isoformat()}
 
 
-def _rules() -> TokenRules:
-    row = TokenPolicy.objects.filter(pk=TokenPolicy.SINGLETON_ID).first()
-    return row.rules() if row is not None else DEFAULT_RULES
-
-
 def due(now: datetime, days: int) -> list[Due]:
     """What falls due within ``days`` of ``now`` for the live tokens, not yet reminded."""
-    rules = _rules()
+    rules = token_policy_rules()
     horizon = now + timedelta(days=days)
     found: list[Due] = []
     for token in ApiToken.objects.filter(revoked_at=None).order_by("id"):
@@ -143,7 +138,7 @@ def remind(now: datetime, days: int) -> int:
 
 def sweep_unused(now: datetime) -> int:
     """Record, once, each live token the policy has expired for want of use; returns how many."""
-    rules = _rules()
+    rules = token_policy_rules()
     if rules.expire_unused_after_days is None:
         return 0
     swept = set(
@@ -151,7 +146,7 @@ def sweep_unused(now: datetime) -> int:
     )
     events = []
     for token in ApiToken.objects.filter(revoked_at=None).exclude(pk__in=swept):
-        if token.expires_at is not None and token.expires_at <= now:
+        if token.is_expired(now):
             continue  # expired by its own date: not the policy's doing
         if rules.unused_expired(token.last_used_at, token.created_at, now):
             deadline = rules.unused_deadline(token.last_used_at, token.created_at)

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import base64
 import http.client
+import json
 import logging
 import random
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -32,6 +34,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from tokens.reminders import admin_emails
+from waqti.api.serializers import utc_timestamp
 from webhooks import transport
 from webhooks.models import Delivery, Subscription
 
@@ -58,6 +62,15 @@ def new_secret() -> str:
 
 def new_message_id() -> str:
     return "msg_" + secrets.token_hex(12)
+
+
+def event_body(event_type: str, data: dict[str, Any]) -> str:
+    """What every delivery of an event sends: ``{"type", "timestamp", "data"}``, compact JSON."""
+    return json.dumps(
+        {"type": event_type, "timestamp": utc_timestamp(timezone.now()), "data": data},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
 def enqueue(subscription: Subscription, event_type: str, body: str, message_id: str) -> Delivery:
@@ -158,7 +171,7 @@ def _disable(subscription: Subscription) -> None:
         next_retry_at=None,
         last_error="The subscription was disabled after failing too often.",
     )
-    recipients = _admin_emails()
+    recipients = admin_emails()
     logger.warning(
         "webhooks: disabled subscription %s (%s) in %s after %d failed attempts in a row",
         subscription.pk,
@@ -179,12 +192,6 @@ def _disable(subscription: Subscription) -> None:
                 fail_silently=True,
             )
         )
-
-
-def _admin_emails() -> list[str]:
-    from tokens.reminders import admin_emails
-
-    return admin_emails()
 
 
 def _settle(delivery: Delivery, status: str, *, error: str) -> None:

@@ -10,7 +10,6 @@ the event it costs one query; with some, the resource is rendered once, as the A
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +22,6 @@ from procurement.serializers import DepartmentSerializer, VendorSerializer
 from tokens.models import ApiToken
 from tokens.serializers import TokenSerializer
 from tokens.services import token_policy_rules
-from waqti.api.serializers import utc_timestamp
 from waqti.domain_events import occurred
 from webhooks import delivery
 from webhooks.models import Subscription
@@ -55,15 +53,7 @@ def on_event(sender: type, *, type: str, resource: Any, **_: Any) -> None:
     subscriptions = list(Subscription.objects.filter(is_active=True, events__contains=[type]))
     if not subscriptions:
         return
-    body = json.dumps(
-        {
-            "type": type,
-            "timestamp": utc_timestamp(timezone.now()),
-            "data": RENDERERS[sender](resource),
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    body = delivery.event_body(type, RENDERERS[sender](resource))
     message_id = delivery.new_message_id()
     for subscription in subscriptions:
         delivery.enqueue(subscription, type, body, message_id)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -16,7 +14,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tokens.abilities import Ability
-from waqti.api.serializers import utc_timestamp
 from waqti.api.views import ApiViewSet
 from webhooks import delivery, services
 from webhooks.models import Delivery, Subscription
@@ -93,14 +90,8 @@ class WebhookViewSet(ApiViewSet):
         """Queue a ``webhook.test`` delivery to this subscription alone (sent while it is
         active; a disabled one fails it at once, as any of its deliveries)."""
         subscription = self.get_object()
-        body = json.dumps(
-            {
-                "type": TEST_EVENT,
-                "timestamp": utc_timestamp(timezone.now()),
-                "data": {"webhook_id": subscription.pk, "name": subscription.name},
-            },
-            separators=(",", ":"),
-            ensure_ascii=False,
+        body = delivery.event_body(
+            TEST_EVENT, {"webhook_id": subscription.pk, "name": subscription.name}
         )
         with transaction.atomic():
             sent = delivery.enqueue(subscription, TEST_EVENT, body, delivery.new_message_id())
