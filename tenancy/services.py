@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -80,3 +80,13 @@ def in_each_tenant() -> Iterator[tuple[int, int, Tenant]]:
     for number, tenant in enumerate(tenants, start=1):
         with tenant_context(tenant):
             yield number, len(tenants), tenant
+
+
+def total_in_each_tenant(work: Callable[[], int]) -> tuple[int, int]:
+    """Run ``work`` in every tenant's schema (``in_each_tenant``); returns the sum of what it
+    returned and the number of tenants."""
+    total = tenants = 0
+    for _number, count, _tenant in in_each_tenant():
+        total += work()
+        tenants = count
+    return total, tenants

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import logging
 
-from procrastinate import JobContext
+from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
 
 logger = logging.getLogger(__name__)
 
+# The queue of every app's periodic upkeep, and its retries: 5 attempts, 1, 2, 4, 8 minutes apart.
+MAINTENANCE = "maintenance"
+MAINTENANCE_RETRY = RetryStrategy(max_attempts=5, exponential_wait=60)
 STALLED_AFTER_SECONDS = 30.0
 
 
 @app.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")  # every minute
 @app.task(
-    queue="maintenance",
+    queue=MAINTENANCE,
     queueing_lock="retry_stalled_jobs",
     pass_context=True,
     name="queue.retry_stalled_jobs",
@@ -39,7 +42,7 @@ FINISHED_JOBS_KEPT_HOURS = 7 * 24  # a week of finished jobs (and their events) 
 
 @app.periodic(cron="27 4 * * *", periodic_id="remove_old_jobs")  # daily, 04:27 UTC
 @app.task(
-    queue="maintenance",
+    queue=MAINTENANCE,
     queueing_lock="remove_old_jobs",
     pass_context=True,
     name="queue.remove_old_jobs",

@@ -6,10 +6,10 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from django_tenants.utils import schema_context
-from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
-from tenancy.services import in_each_tenant
+from tenancy.services import total_in_each_tenant
+from tenancy.tasks import MAINTENANCE, MAINTENANCE_RETRY
 from webhooks import delivery
 from webhooks.models import Delivery
 
@@ -29,24 +29,17 @@ def deliver(schema: str, delivery_id: int) -> str:
 
 
 @app.periodic(cron="37 4 * * *", periodic_id="prune_deliveries")  # daily, 04:37 UTC
-@app.task(
-    queue="maintenance",
-    retry=RetryStrategy(max_attempts=5, exponential_wait=60),
-    name="webhooks.prune_deliveries",
-)
+@app.task(queue=MAINTENANCE, retry=MAINTENANCE_RETRY, name="webhooks.prune_deliveries")
 def prune_deliveries(timestamp: int) -> int:
     """Delete settled deliveries (succeeded or failed) created over ``DELIVERIES_KEPT_DAYS``
     days before the schedule's ``timestamp``, in every tenant; returns how many."""
     cutoff = datetime.fromtimestamp(timestamp, UTC) - timedelta(days=DELIVERIES_KEPT_DAYS)
-    total = tenants = 0
-    for _number, count, _tenant in in_each_tenant():
-        deleted, _by_model = (
-            Delivery.objects.filter(created_at__lt=cutoff)
-            .exclude(status=Delivery.Status.PENDING)
-            .delete()
-        )
-        total += deleted
-        tenants = count
+
+    def prune() -> int:
+        old = Delivery.objects.filter(created_at__lt=cutoff)
+        return old.exclude(status=Delivery.Status.PENDING).delete()[0]
+
+    total, tenants = total_in_each_tenant(prune)
     logger.info(
         "pruned %d webhook deliveries older than %d days across %d tenants",
         total,
