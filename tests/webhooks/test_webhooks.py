@@ -462,3 +462,20 @@ def test_settled_deliveries_are_pruned_after_30_days_pending_ones_never(clients,
     connection.set_schema_to_public()
     assert prune_deliveries(int(timezone.now().timestamp())) == 2
     assert [d.pk for d in deliveries(acme)] == [pending.pk, fresh.pk]
+
+
+def test_a_tenant_never_sees_or_feeds_another_tenants_webhooks(clients, api, globex, acme):
+    hook = subscribe(clients["admin"], "https://erp.example.com/h", ["vendor.created"])
+    other = api(globex, issue_token(globex, ["read", "write", "admin"]))
+    assert other.get("/api/v1/webhooks").json()["data"] == []
+    for method, path in (
+        ("get", f"/api/v1/webhooks/{hook['id']}"),
+        ("patch", f"/api/v1/webhooks/{hook['id']}"),
+        ("delete", f"/api/v1/webhooks/{hook['id']}"),
+        ("post", f"/api/v1/webhooks/{hook['id']}/test"),
+        ("get", f"/api/v1/webhooks/{hook['id']}/deliveries"),
+    ):
+        assert getattr(other, method)(path).status_code == 404, (method, path)
+    other.post("/api/v1/vendors", {"name": "Globex supplier"})  # no acme delivery for it
+    assert deliveries(acme) == []
+    assert clients["admin"].get(f"/api/v1/webhooks/{hook['id']}").status_code == 200
